@@ -1,0 +1,44 @@
+# icdsite: `make run` sets everything up and serves http://127.0.0.1:8000; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
+export DEBUG ?= 1
+
+.PHONY: install db db-stop migrate data run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Starts (or reuses) the embedded PostgreSQL unless DATABASE_URL points elsewhere.
+db: install
+	@if [ -z "$$DATABASE_URL" ]; then $(BIN)/python -m icdsite.embedded_db start >/dev/null && echo "Embedded PostgreSQL running (data in .pgdata/)."; fi
+
+db-stop: install
+	$(BIN)/python -m icdsite.embedded_db stop
+
+migrate: db
+	$(BIN)/python manage.py migrate --noinput
+
+data: migrate
+	$(BIN)/python manage.py import_icd10cm --if-empty
+
+run: data
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: db
+	$(BIN)/python -m pytest
+
+bench: data
+	$(BIN)/python bench/import_bench.py
+
+clean: db-stop
+	rm -rf $(VENV) .pgdata staticfiles

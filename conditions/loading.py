@@ -1,0 +1,151 @@
+"""Load parsed ICD-10-CM records into PostgreSQL in one transaction.
+
+Rows are copied into temporary tables with COPY, then merged into the real
+tables: new rows inserted, changed rows updated, rows the release no longer
+has deleted. Unchanged rows are not written at all, so importing the same
+file twice changes nothing. Editor content refers to codes by their official
+string and is never touched here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from django.db import connection, transaction
+
+from . import icd10cm
+from .models import Block, Chapter, Code, Note
+
+Progress = Callable[[str, int, int], None]
+
+# (model, key columns, data columns) in the order rows must be merged.
+TABLES = (
+    (Chapter, ["number"], ["title", "code_range", "sort_order"]),
+    (Block, ["block_id"], ["chapter_id", "title", "code_range", "sort_order"]),
+    (
+        Code,
+        ["code"],
+        [
+            "title", "chapter_id", "block_id", "parent_id", "ancestors", "depth",
+            "sort_order", "billable", "placeholder", "seventh_characters",
+        ],
+    ),
+    (Note, ["owner_type", "owner", "kind", "position"], ["text"]),
+)
+
+
+@dataclass
+class ImportSummary:
+    counts: Counter = field(default_factory=Counter)
+    inserted: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    deleted: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return any(self.inserted.values()) or any(self.updated.values()) or any(self.deleted.values())
+
+
+def _rows(records):
+    """Split parser records into rows per table, with each code's ancestor chain."""
+    rows = {model: [] for model, _, _ in TABLES}
+    ancestors: dict[str, list[str]] = {}
+    codes = sorted((r for r in records if isinstance(r, icd10cm.Code)), key=lambda r: r.sort_order)
+    for record in records:
+        if isinstance(record, icd10cm.Chapter):
+            rows[Chapter].append((record.number, record.title, record.code_range, record.sort_order))
+            rows[Note].extend(("chapter", record.number, n.kind, n.position, n.text) for n in record.notes)
+        elif isinstance(record, icd10cm.Block):
+            rows[Block].append((record.block_id, record.chapter, record.title, record.code_range, record.sort_order))
+            rows[Note].extend(("block", record.block_id, n.kind, n.position, n.text) for n in record.notes)
+    for record in codes:  # official order: a parent always comes before its children
+        chain = [*ancestors[record.parent], record.parent] if record.parent else []
+        ancestors[record.code] = chain
+        rows[Code].append((
+            record.code, record.title, record.chapter, record.block, record.parent, chain,
+            record.depth, record.sort_order, record.billable, record.placeholder,
+            json.dumps([list(pair) for pair in record.seventh_characters]),
+        ))
+        rows[Note].extend(("code", record.code, n.kind, n.position, n.text) for n in record.notes)
+    return rows
+
+
+def _merge(cursor, model, keys, columns, rows, summary: ImportSummary) -> None:
+    table = model._meta.db_table
+    staging = f"staging_{table}"
+    all_columns = [*keys, *columns]
+    column_list = ", ".join(all_columns)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+        f"SELECT {column_list} FROM {table} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    key_list = ", ".join(keys)
+    join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    cursor.execute(
+        f"DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})"
+    )
+    summary.deleted[table] = cursor.rowcount
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in columns)
+    assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+    cursor.execute(
+        f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE {join} AND ({changed})"
+    )
+    summary.updated[table] = cursor.rowcount
+    cursor.execute(
+        f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join}) ORDER BY {key_list}"
+    )
+    summary.inserted[table] = cursor.rowcount
+
+
+def import_tabular(
+    source: Path | str | None = None,
+    *,
+    code_list: Path | str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import a CMS tabular XML file (default: the April 1 2026 release).
+
+    Raises ``icd10cm.SourceError`` before touching the database when the file
+    cannot be read; any other failure rolls the whole import back.
+    """
+    started = time.monotonic()
+    report = progress or (lambda stage, done, total: None)
+    if source is None:
+        source = icd10cm.default_tabular_path()
+        code_list = code_list or icd10cm.default_code_list_path()
+    valid = set(icd10cm.read_code_list(code_list)) if code_list else None
+
+    records = []
+    for record in icd10cm.parse(source, valid_codes=valid):
+        records.append(record)
+        if len(records) % 5000 == 0:
+            report("read", len(records), 0)
+    if not any(isinstance(r, icd10cm.Chapter) for r in records):
+        raise icd10cm.SourceError(f"{source}: holds no chapters")
+    rows = _rows(records)
+
+    summary = ImportSummary()
+    for record in records:
+        summary.counts[type(record).__name__.lower()] += 1
+        if isinstance(record, icd10cm.Code):
+            summary.counts["billable"] += record.billable
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Rows reference each other (a code its parent, block and chapter):
+        # check those constraints once, at the end of the transaction.
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for step, (model, keys, columns) in enumerate(TABLES, start=1):
+            report("write", step, len(TABLES))
+            _merge(cursor, model, keys, columns, rows[model], summary)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    summary.seconds = time.monotonic() - started
+    return summary

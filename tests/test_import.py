@@ -1,0 +1,170 @@
+"""The import against the official code list, re-imports, failures and malformed files."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from conditions import icd10cm, loading
+from conditions.models import Block, Chapter, Code, Note
+
+pytestmark = pytest.mark.django_db
+
+
+def official_order():
+    entries = [(c.sort_order, c.number) for c in Chapter.objects.all()]
+    entries += [(b.sort_order, b.block_id) for b in Block.objects.all()]
+    entries += [(c.sort_order, icd10cm.dotless(c.code)) for c in Code.objects.only("code", "sort_order")]
+    return [key for _, key in sorted(entries)]
+
+
+def snapshot():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(string_agg(c::text, '|' ORDER BY c.code)) FROM conditions_code c"
+        )
+        codes = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT md5(string_agg(n.owner_type || n.owner || n.kind || n.position || n.text, '|' "
+            "ORDER BY n.owner_type, n.owner, n.kind, n.position)) FROM conditions_note n"
+        )
+        notes = cursor.fetchone()[0]
+    return codes, notes, Chapter.objects.count(), Block.objects.count()
+
+
+def test_database_holds_exactly_the_official_code_list_in_order():
+    assert official_order() == icd10cm.read_code_list(icd10cm.default_code_list_path())
+
+
+def test_counts_per_level():
+    assert Chapter.objects.count() == 22
+    assert Block.objects.count() == 297
+    assert Code.objects.filter(billable=True).count() == 74719
+    assert Code.objects.count() + 22 + 297 == len(icd10cm.read_code_list(icd10cm.default_code_list_path()))
+
+
+def test_parent_chain_is_consistent():
+    w21 = Code.objects.get(code="W21.89XA")
+    assert w21.ancestors == ["W21", "W21.8", "W21.89"]
+    assert w21.parent_id == "W21.89" and w21.depth == 4 and w21.billable
+    assert w21.block_id == "W20-W49" and w21.chapter_id == "20"
+    with connection.cursor() as cursor:
+        # Every code's chain is its parent's chain plus the parent, and the depth matches.
+        cursor.execute(
+            """
+            SELECT count(*) FROM conditions_code c
+            LEFT JOIN conditions_code p ON p.code = c.parent_id
+            WHERE c.depth <> cardinality(c.ancestors) + 1
+               OR (c.parent_id IS NULL AND c.depth <> 1)
+               OR (p.code IS NOT NULL AND c.ancestors <> p.ancestors || p.code)
+               OR (p.code IS NOT NULL AND (p.block_id <> c.block_id OR p.chapter_id <> c.chapter_id))
+            """
+        )
+        assert cursor.fetchone()[0] == 0
+    # A code is billable exactly when nothing sits below it.
+    assert not Code.objects.filter(billable=True, children__isnull=False).exists()
+    assert not Code.objects.filter(billable=False, children__isnull=True).exists()
+
+
+def test_seventh_character_rules_follow_the_code_list():
+    # 6th character 7 (death before regaining consciousness) takes only A.
+    assert Code.objects.get(code="S06.1X7").billable is False
+    assert list(Code.objects.filter(parent="S06.1X7").values_list("code", flat=True)) == ["S06.1X7A"]
+    assert not Code.objects.filter(code__in=["S06.1X7D", "S06.1X7S", "S06.1X8S"]).exists()
+    assert Code.objects.filter(code__in=["S06.1X6A", "S06.1X6D", "S06.1X6S"]).count() == 3
+    assert Code.objects.get(code="S06").seventh_characters == [
+        ["A", "initial encounter"], ["D", "subsequent encounter"], ["S", "sequela"]
+    ]
+    assert Code.objects.get(code="S72.001A").title.endswith("initial encounter for closed fracture")
+
+
+def test_notes_keep_owner_kind_and_order():
+    excludes = Note.objects.filter(owner_type="chapter", owner="1", kind="excludes2").order_by("position")
+    assert [n.text for n in excludes][0] == "carrier or suspected carrier of infectious disease (Z22.-)"
+    assert list(excludes.values_list("position", flat=True)) == list(range(excludes.count()))
+    assert Note.objects.filter(owner_type="code", owner="M77.1", kind="inclusion_term", text__icontains="tennis elbow").exists()
+
+
+def test_second_import_changes_nothing():
+    before = snapshot()
+    summary = loading.import_tabular()
+    assert not summary.changed
+    assert snapshot() == before
+    with connection.cursor() as cursor:
+        # No row was rewritten in this transaction (xmin is the writing transaction).
+        cursor.execute(
+            "SELECT count(*) FROM conditions_code WHERE xmin::text = (pg_current_xact_id()::xid)::text"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_import_failing_half_way_leaves_data_intact(monkeypatch):
+    before = snapshot()
+    Code.objects.filter(code="M61.2").update(title="Changed locally")
+    before = snapshot()
+    merge = loading._merge
+
+    def merge_then_fail(cursor, model, *args):
+        merge(cursor, model, *args)
+        if model is Code:  # chapters, blocks and codes written; notes not yet
+            raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(loading, "_merge", merge_then_fail)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        loading.import_tabular()
+    assert snapshot() == before
+    assert Code.objects.get(code="M61.2").title == "Changed locally"
+
+
+def test_newer_release_updates_adds_and_retires(tmp_path):
+    source = icd10cm.default_tabular_path().read_text(encoding="utf-8")
+    source = source.replace(
+        "<desc>Paralytic calcification and ossification of muscle</desc>",
+        "<desc>Paralytic calcification and ossification of muscle (revised)</desc>",
+    )
+    # Retire M61.20 (and nothing else), add a new code beside it.
+    source = source.replace(
+        "<name>M61.20</name>", "<name>M61.2Z</name>", 1
+    )
+    newer = tmp_path / "newer.xml"
+    newer.write_text(source, encoding="utf-8")
+    summary = loading.import_tabular(newer, code_list=icd10cm.default_code_list_path())
+    assert summary.changed
+    assert Code.objects.get(code="M61.2").title.endswith("(revised)")
+    assert Code.objects.filter(code="M61.2Z").exists()
+    assert not Code.objects.filter(code="M61.20").exists()
+    assert Code.objects.get(code="M61.21").title.startswith("Paralytic calcification")
+    assert summary.deleted["conditions_code"] == 1
+    assert summary.inserted["conditions_code"] == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("truncated", "not well-formed XML"),
+        ("<other><x/></other>", "not a CMS ICD-10-CM tabular file"),
+        ("code,title\nA00,Cholera\n", "not well-formed XML"),
+    ],
+)
+def test_malformed_files_give_a_clear_error_and_change_nothing(tmp_path, content, message):
+    before = snapshot()
+    path = tmp_path / "source.xml"
+    if content == "truncated":
+        full = icd10cm.default_tabular_path().read_bytes()
+        path.write_bytes(full[: len(full) // 2])
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(CommandError, match=message):
+        call_command("import_icd10cm", source=str(path), verbosity=0)
+    assert snapshot() == before
+
+
+def test_missing_file_gives_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_icd10cm", source=str(tmp_path / "nope.xml"), verbosity=0)
+
+
+def test_command_prints_a_summary(capsys):
+    call_command("import_icd10cm")
+    out = capsys.readouterr().out
+    assert "22 chapters, 297 blocks, 98186 codes (74719 billable)" in out
+    assert "No changes" in out
