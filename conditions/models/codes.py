@@ -78,6 +78,13 @@ class Code(models.Model):
     placeholder = models.BooleanField(
         _("placeholder"), default=False, help_text=_("A level that exists to hold the X placeholder.")
     )
+    article_text = models.TextField(
+        _("published article text"),
+        blank=True,
+        default="",
+        help_text=_("Title, summary and body of the published article, kept by the publishing service for search."),
+    )
+    has_article = models.BooleanField(_("has a published article"), default=False)
     seventh_characters = models.JSONField(
         _("7th characters"),
         default=list,

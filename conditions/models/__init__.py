@@ -1,0 +1,6 @@
+from .codes import Block, Chapter, Code, CodeQuerySet, Note
+from .content import Article, ArticleQuerySet, ArticleSource, Synonym
+
+__all__ = [
+    "Article", "ArticleQuerySet", "ArticleSource", "Block", "Chapter", "Code", "CodeQuerySet", "Note", "Synonym",
+]

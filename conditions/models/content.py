@@ -1,0 +1,123 @@
+"""Editor content: plain-language articles about a code, and search synonyms.
+
+Articles attach to a code by its official string (the Code primary key) with
+no database constraint, so a re-import that retires a code never deletes or
+detaches an article.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self, now=None):
+        """Articles the public may see: published, and their publish time has come."""
+        now = now or timezone.now()
+        return self.filter(status=Article.Status.PUBLISHED).filter(
+            Q(publish_at__isnull=True) | Q(publish_at__lte=now)
+        )
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
+
+    code = models.OneToOneField(
+        "conditions.Code",
+        models.DO_NOTHING,
+        db_constraint=False,
+        related_name="article",
+        help_text=_("The official code this article explains."),
+    )
+    related_codes = models.ManyToManyField(
+        "conditions.Code", blank=True, db_constraint=False, related_name="related_articles"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(
+        _("summary"), max_length=320, help_text=_("One or two sentences; used for the meta description and search snippets.")
+    )
+    body = models.TextField(_("body"), help_text=_("Markdown."))
+    body_html = models.TextField(_("rendered body"), blank=True, editable=False)
+    illustration = models.ImageField(_("illustration"), upload_to="illustrations/", blank=True)
+    illustration_alt = models.CharField(_("alt text"), max_length=250, blank=True)
+    illustration_caption = models.CharField(_("caption"), max_length=250, blank=True)
+    illustration_credit = models.CharField(_("credit"), max_length=250, blank=True)
+    author = models.CharField(_("author"), max_length=120)
+    medical_reviewer = models.CharField(_("medical reviewer"), max_length=120, blank=True)
+    last_reviewed = models.DateField(_("last reviewed"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.DRAFT)
+    publish_at = models.DateTimeField(
+        _("publish time"), null=True, blank=True, help_text=_("Leave empty to publish at once.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+
+    def __str__(self):
+        return f"{self.code_id}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("conditions:code", args=[self.code_id])
+
+
+class ArticleSource(models.Model):
+    article = models.ForeignKey(Article, models.CASCADE, related_name="sources")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    title = models.CharField(_("title"), max_length=250)
+    url = models.URLField(_("URL"), max_length=500)
+
+    class Meta:
+        ordering = ["article", "position", "id"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self):
+        return self.title
+
+
+class Synonym(models.Model):
+    """A lay term and what it means in the code set: other words, or a code."""
+
+    term = models.CharField(_("lay term"), max_length=120, unique=True)
+    meaning = models.CharField(
+        _("means"), max_length=250, blank=True, help_text=_("Words the official titles use, e.g. 'myocardial infarction'.")
+    )
+    code = models.ForeignKey(
+        "conditions.Code",
+        models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="synonyms",
+        help_text=_("Or the code the term stands for."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["term"]
+        verbose_name = _("search synonym")
+        verbose_name_plural = _("search synonyms")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(meaning="") | Q(code__isnull=False), name="synonym_has_meaning_or_code"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.term} → {self.meaning or self.code_id}"
