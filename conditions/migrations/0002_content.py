@@ -16,12 +16,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='code',
             name='article_text',
-            field=models.TextField(blank=True, default='', help_text='Title, summary and body of the published article, kept by the publishing service for search.', verbose_name='published article text'),
+            field=models.TextField(blank=True, db_default='', help_text='Title, summary and body of the published article, kept by the publishing service for search.', verbose_name='published article text'),
         ),
         migrations.AddField(
             model_name='code',
             name='has_article',
-            field=models.BooleanField(default=False, verbose_name='has a published article'),
+            field=models.BooleanField(db_default=False, verbose_name='has a published article'),
         ),
         migrations.CreateModel(
             name='Article',

@@ -81,10 +81,10 @@ class Code(models.Model):
     article_text = models.TextField(
         _("published article text"),
         blank=True,
-        default="",
+        db_default="",
         help_text=_("Title, summary and body of the published article, kept by the publishing service for search."),
     )
-    has_article = models.BooleanField(_("has a published article"), default=False)
+    has_article = models.BooleanField(_("has a published article"), db_default=False)
     seventh_characters = models.JSONField(
         _("7th characters"),
         default=list,
