@@ -5,8 +5,9 @@ import re
 
 import pytest
 from django.utils import timezone
+from django.utils.html import escape
 
-from conditions.models import Article, ArticleSource, Code
+from conditions.models import Article, ArticleSource, Block, Chapter, Code
 from conditions.pages import link_code_references
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,21 @@ def test_block_page_lists_its_categories_with_counts(client):
     under_m61 = Code.objects.filter(ancestors__contains=["M61"])
     assert f"{under_m61.count()} codes under it, {under_m61.filter(billable=True).count()} billable" in html
     assert "Calcification and ossification of muscle" in html
+
+
+def test_block_page_title_and_breadcrumbs(client):
+    html = page(client, "/blocks/M60-M63/")
+    assert "<title>M60-M63 Disorders of muscles | icdsite</title>" in html
+    assert "<h1>Disorders of muscles" in html
+    assert '<a href="/chapters/13/">Chapter 13</a>' in html
+
+
+def test_every_chapter_and_block_page_renders(client):
+    # QA0 (chapter 17) is a block whose name is not shaped like a code range.
+    for chapter in Chapter.objects.all():
+        assert f"Chapter {chapter.number}: {chapter.title}" in page(client, chapter.get_absolute_url())
+    for block in Block.objects.all():
+        assert f"<h1>{escape(block.title)}" in page(client, block.get_absolute_url())
 
 
 # --- The code page -----------------------------------------------------------
