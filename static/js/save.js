@@ -33,9 +33,10 @@
     Array.prototype.forEach.call(buttons, function (button) {
       var code = button.getAttribute("data-save-code");
       function render() {
+        // A toggle button keeps its name; aria-pressed (and the check mark in CSS) says whether it is saved.
         var saved = load(store).indexOf(code) !== -1;
         button.setAttribute("aria-pressed", saved ? "true" : "false");
-        button.textContent = saved ? "Saved" : "Save";
+        button.title = saved ? "Saved in this browser: press to remove" : "Keep this code in this browser's saved list";
       }
       button.addEventListener("click", function () {
         var codes = load(store);
