@@ -61,14 +61,14 @@ def test_chapter_page_lists_its_blocks_in_order_with_counts(client):
     assert "a group of the blocks that follow" in html  # M00-M25 is a heading over blocks
     assert blocks.index("M60-M63") < blocks.index("M65-M67")
     m60 = Code.objects.filter(block_id="M60-M63")
-    assert f"{m60.count()} codes, {m60.filter(billable=True).count()} billable" in html
+    assert f"{m60.count():,} codes, {m60.filter(billable=True).count():,} billable" in html
 
 
 def test_block_page_lists_its_categories_with_counts(client):
     html = page(client, "/blocks/M60-M63/")
     assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', html) == ["M60", "M61", "M62", "M63"]
     under_m61 = Code.objects.filter(ancestors__contains=["M61"])
-    assert f"{under_m61.count()} codes under it, {under_m61.filter(billable=True).count()} billable" in html
+    assert f"{under_m61.count():,} codes under it, {under_m61.filter(billable=True).count():,} billable" in html
     assert "Calcification and ossification of muscle" in html
 
 
@@ -130,9 +130,9 @@ def test_large_category_lists_direct_children_with_counts(client):
     linked = re.findall(r'href="/codes/([A-Z0-9.]+)/"', tree)
     assert linked == list(Code.objects.filter(parent="S72").order_by("sort_order").values_list("code", flat=True))
     under_s720 = Code.objects.filter(ancestors__contains=["S72.0"]).count()
-    assert f"({under_s720} codes)" in tree
+    assert f"({under_s720:,} codes)" in tree
     total = Code.objects.filter(ancestors__contains=["S72"])
-    assert f"{total.count()} codes under S72, {total.filter(billable=True).count()} billable." in html
+    assert f"{total.count():,} codes under S72, {total.filter(billable=True).count():,} billable." in html
 
 
 def test_previous_and_next_code_in_official_order(client):
