@@ -365,15 +365,21 @@ def recent_articles(limit=6):
 
 
 def nearest_codes(text, limit=8):
-    """Existing codes closest to whatever a visitor typed: the longest prefix that matches, in official order."""
+    """Existing codes closest to whatever a visitor typed, in official order.
+
+    The longest prefix of the normalised text that more than one code starts
+    with: for M61.299 that is M61.2 and the codes under it, not M61.29 alone.
+    """
     compact = re.sub(r"[^0-9A-Z]", "", str(text).upper())[:7]
+    single = []
     for length in range(len(compact), 0, -1):
         prefix = compact[:length]
         dotted = prefix if length <= 3 else f"{prefix[:3]}.{prefix[3:]}"
         found = list(Code.objects.filter(code__startswith=dotted).order_by("sort_order")[:limit])
-        if found:
+        if len(found) > 1:
             return found
-    return []
+        single = single or found
+    return single
 
 
 def saved_codes(raw, limit=100):

@@ -89,7 +89,7 @@ def not_found(request, text=""):
     return render(
         request,
         "404.html",
-        {"nearest": pages.nearest_codes(text), "chapters": Chapter.objects.all()},
+        {"asked": canonical_code(text), "nearest": pages.nearest_codes(text), "chapters": Chapter.objects.all()},
         status=404,
     )
 

@@ -333,8 +333,10 @@ def test_unknown_entries_give_the_helpful_404_page(client, path):
 
 def test_404_suggests_the_nearest_existing_codes(client):
     html = client.get("/codes/M61.299/").content.decode()
+    assert 'There is no ICD-10-CM code <strong class="code">M61.299</strong>.' in html
     assert "Nearest existing codes" in html
-    assert 'href="/codes/M61.29/"' in html
+    nearest = re.search(r"Nearest existing codes</h2>(.*?)</ul>", html, re.S).group(1)
+    assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', nearest) == ["M61.2", "M61.20", "M61.21", "M61.211", "M61.212", "M61.219", "M61.22", "M61.221"]
     html = client.get("/codes/m61x/").content.decode()
     assert 'href="/codes/M61/"' in html and 'href="/codes/M61.0/"' in html
 

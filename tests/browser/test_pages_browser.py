@@ -96,13 +96,18 @@ def test_saved_page_with_codes_has_no_axe_violations(page, live_server):
     assert axe_violations(page) == []
 
 
-def test_code_page_on_a_phone_has_no_horizontal_scroll_or_axe_violations(browser, live_server, artifacts):
+def test_code_and_saved_pages_on_a_phone_have_no_horizontal_scroll_or_axe_violations(browser, live_server, artifacts):
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{live_server.url}/codes/M61.2/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert axe_violations(page) == []
     page.screenshot(path=str(artifacts / "M61.2-phone.png"), full_page=True)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.goto(f"{live_server.url}/saved/")
+    page.locator("#saved-table tbody tr").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert axe_violations(page) == []
     context.close()
 
 
