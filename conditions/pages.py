@@ -13,7 +13,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Func, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import escape, format_html
@@ -145,8 +145,18 @@ def json_for_script(data):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    code = Code.objects.select_related("chapter", "block").get(code=code_string)
-    ancestors = list(Code.objects.filter(code__in=code.ancestors).order_by("depth"))
+    # The code and its ancestors in one query: the ancestors are the unnested array of the code's own row.
+    ancestor_codes = Code.objects.filter(code=code_string).annotate(
+        ancestor=Func(F("ancestors"), function="unnest")
+    ).values("ancestor")
+    rows = list(
+        Code.objects.select_related("chapter", "block")
+        .filter(Q(code=code_string) | Q(code__in=ancestor_codes))
+        .order_by("depth")
+    )
+    if not rows or rows[-1].code != code_string:
+        raise Code.DoesNotExist(code_string)
+    code, ancestors = rows[-1], rows[:-1]
     tree, tree_end, complete, total, billable = _code_tree(code)
     notes = list(
         Note.objects.filter(
