@@ -351,6 +351,22 @@ def chapter_blocks(chapter):
     ).order_by("sort_order")
 
 
+def _range_ends(code_range):
+    start, _, end = code_range.partition("-")
+    return start, end or start
+
+
+def sub_blocks(block):
+    """The blocks a heading block such as M00-M25 (Arthropathies) groups; none for an ordinary block."""
+    start, end = _range_ends(block.code_range)
+    inside = []
+    for other in chapter_blocks(block.chapter):
+        other_start, other_end = _range_ends(other.code_range)
+        if other.pk != block.pk and start <= other_start and other_end <= end:
+            inside.append(other)
+    return inside
+
+
 def block_categories(block):
     """The block's categories in official order, each with how many codes and billable codes lie under it."""
     counts = {

@@ -38,7 +38,7 @@ def block_detail(request, block_id):
     return render(
         request,
         "conditions/block.html",
-        {"code_block": block, "categories": pages.block_categories(block)},
+        {"code_block": block, "categories": pages.block_categories(block), "sub_blocks": pages.sub_blocks(block)},
     )
 
 

@@ -72,6 +72,13 @@ def test_block_page_lists_its_categories_with_counts(client):
     assert "Calcification and ossification of muscle" in html
 
 
+def test_heading_block_lists_the_blocks_it_groups(client):
+    html = page(client, "/blocks/M00-M25/")
+    assert re.findall(r'href="/blocks/([A-Z0-9-]+)/"', html) == ["M00-M02", "M04", "M05-M14", "M15-M19", "M20-M25"]
+    assert "Categories" not in html
+    assert "Blocks" not in page(client, "/blocks/M60-M63/").split("</h1>")[1]
+
+
 def test_block_page_title_and_breadcrumbs(client):
     html = page(client, "/blocks/M60-M63/")
     assert "<title>M60-M63 Disorders of muscles | icdsite</title>" in html
