@@ -13,7 +13,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Func, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import escape, format_html
@@ -145,20 +145,7 @@ def json_for_script(data):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    # The code and its ancestors in one query: the unnested array of the code's own row plus
-    # the code itself (one IN, no OR, so PostgreSQL looks each up by primary key).
-    lineage = (
-        Code.objects.filter(code=code_string)
-        .annotate(
-            member=Func(
-                Func(F("ancestors"), F("code"), function="array_append", output_field=Code._meta.get_field("ancestors")),
-                function="unnest",
-                output_field=Code._meta.get_field("code"),
-            )
-        )
-        .values("member")
-    )
-    rows = list(Code.objects.select_related("chapter", "block").filter(code__in=lineage).order_by("depth"))
+    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block"))
     if not rows or rows[-1].code != code_string:
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]

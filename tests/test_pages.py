@@ -162,6 +162,14 @@ def test_save_button_is_rendered_hidden_for_javascript_to_reveal(client):
     assert 'src="/static/js/save.js" defer' in html
 
 
+def test_lineage_is_the_code_and_its_ancestors_in_one_query(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        codes = [c.code for c in Code.objects.lineage("S72.001A")]
+    assert codes == ["S72", "S72.0", "S72.00", "S72.001", "S72.001A"]
+    assert [c.code for c in Code.objects.lineage("A00")] == ["A00"]
+    assert not Code.objects.lineage("Z99.999").exists()
+
+
 # --- Notes -------------------------------------------------------------------
 
 
