@@ -147,7 +147,13 @@
       })
       .then(function (data) {
         rows = data.codes;
-        status.textContent = rows.length + " saved code" + (rows.length === 1 ? "" : "s") + ".";
+        var message = rows.length + " saved code" + (rows.length === 1 ? "" : "s") + ".";
+        if (data.unknown.length) {
+          // A code the current release no longer has: say so, and stop keeping it.
+          message += " No longer in the code set: " + data.unknown.join(", ") + ".";
+          save(store, load(store).filter(function (c) { return data.unknown.indexOf(c) === -1; }));
+        }
+        status.textContent = message;
         render();
       })
       .catch(function () {

@@ -46,7 +46,9 @@ def transactional_db(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
+    # The test database is created (and the code set imported) before Playwright starts its event loop:
+    # Django refuses database work inside a running loop.
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
         if in_ci():

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import PHONE, axe_violations
 
@@ -61,6 +62,28 @@ def test_remove_a_saved_code(page, live_server):
     page.locator("#saved-table tbody tr").first.wait_for()
     assert page.locator("#saved-table tbody tr").count() == 1
     assert page.locator("#saved-table tbody").inner_text().startswith("M61.2")
+
+
+def test_copy_list_puts_the_codes_on_the_clipboard(page, context, live_server):
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    save_code(page, live_server.url, "M61.2")
+    save_code(page, live_server.url, "W21.89XA")
+    page.goto(f"{live_server.url}/saved/")
+    page.locator("#saved-table tbody tr").first.wait_for()
+    page.get_by_role("button", name="Copy list").click()
+    expect(page.locator("#saved-status")).to_have_text("Copied 2 codes.")  # the clipboard answers asynchronously
+    lines = page.evaluate("navigator.clipboard.readText()").splitlines()
+    assert lines[0] == "M61.2\tParalytic calcification and ossification of muscle\tNot billable"
+    assert lines[1].startswith("W21.89XA\t") and lines[1].endswith("\tBillable")
+
+
+def test_codes_no_longer_in_the_code_set_are_reported_and_dropped(page, live_server):
+    page.goto(f"{live_server.url}/saved/")
+    page.evaluate("localStorage.setItem('icdsite:saved-codes', JSON.stringify(['M61.2', 'Z99.999']))")
+    page.reload()
+    page.locator("#saved-table tbody tr").first.wait_for()
+    assert page.locator("#saved-status").inner_text() == "1 saved code. No longer in the code set: Z99.999."
+    assert page.evaluate("localStorage.getItem('icdsite:saved-codes')") == '["M61.2"]'
 
 
 def test_clicking_save_again_unsaves(page, live_server):
