@@ -19,6 +19,12 @@ def save_code(page, base, code):
     assert button.get_attribute("aria-pressed") == "true"
 
 
+def open_saved_list(page, base):
+    """Open /saved/ and wait until the saved codes have been looked up and listed."""
+    page.goto(f"{base}/saved/")
+    page.locator("#saved-table tbody tr").first.wait_for()
+
+
 def test_save_two_codes_then_list_and_download_them(page, live_server):
     save_code(page, live_server.url, "M61.2")
     save_code(page, live_server.url, "W21.89XA")
@@ -53,13 +59,11 @@ def test_save_two_codes_then_list_and_download_them(page, live_server):
 def test_remove_a_saved_code(page, live_server):
     save_code(page, live_server.url, "A00.0")
     save_code(page, live_server.url, "M61.2")
-    page.goto(f"{live_server.url}/saved/")
-    page.locator("#saved-table tbody tr").first.wait_for()
+    open_saved_list(page, live_server.url)
     page.get_by_role("button", name="Remove A00.0").click()
     assert page.locator("#saved-table tbody tr").count() == 1
     assert page.locator("#saved-status").inner_text() == "A00.0 removed."
-    page.reload()
-    page.locator("#saved-table tbody tr").first.wait_for()
+    open_saved_list(page, live_server.url)
     assert page.locator("#saved-table tbody tr").count() == 1
     assert page.locator("#saved-table tbody").inner_text().startswith("M61.2")
 
@@ -68,8 +72,7 @@ def test_copy_list_puts_the_codes_on_the_clipboard(page, context, live_server):
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     save_code(page, live_server.url, "M61.2")
     save_code(page, live_server.url, "W21.89XA")
-    page.goto(f"{live_server.url}/saved/")
-    page.locator("#saved-table tbody tr").first.wait_for()
+    open_saved_list(page, live_server.url)
     page.get_by_role("button", name="Copy list").click()
     expect(page.locator("#saved-status")).to_have_text("Copied 2 codes.")  # the clipboard answers asynchronously
     lines = page.evaluate("navigator.clipboard.readText()").splitlines()
@@ -114,8 +117,7 @@ def test_pages_have_no_axe_violations(page, live_server, path):
 
 def test_saved_page_with_codes_has_no_axe_violations(page, live_server):
     save_code(page, live_server.url, "M61.2")
-    page.goto(f"{live_server.url}/saved/")
-    page.locator("#saved-table tbody tr").first.wait_for()
+    open_saved_list(page, live_server.url)
     assert axe_violations(page) == []
 
 
@@ -127,8 +129,7 @@ def test_code_and_saved_pages_on_a_phone_have_no_horizontal_scroll_or_axe_violat
     assert axe_violations(page) == []
     page.screenshot(path=str(artifacts / "M61.2-phone.png"), full_page=True)
     page.get_by_role("button", name="Save", exact=True).click()
-    page.goto(f"{live_server.url}/saved/")
-    page.locator("#saved-table tbody tr").first.wait_for()
+    open_saved_list(page, live_server.url)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert axe_violations(page) == []
     context.close()
