@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run test bench clean
+.PHONY: install db db-stop migrate data run test browser bench clean
 
 install: $(VENV)/.installed
 
@@ -34,11 +34,19 @@ data: migrate
 run: data
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: db
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+test: db browser
 	$(BIN)/python -m pytest
 
 bench: data
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/pages_bench.py
 
 clean: db-stop
 	rm -rf $(VENV) .pgdata staticfiles

@@ -1,14 +1,27 @@
-"""Public pages: home, chapter, block and code."""
+"""Public pages: home, chapter, block, code, saved codes, the 404 page and robots.txt.
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+The views only validate the address, call ``conditions.pages`` and render.
+"""
 
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from . import pages
 from .icd10cm import canonical_code
-from .models import Block, Chapter, Code, Note
+from .models import Block, Chapter, Code
+
+SAVED_CODES_LIMIT = 100
 
 
 def home(request):
-    return render(request, "conditions/home.html", {"chapters": Chapter.objects.all()})
+    return render(
+        request,
+        "conditions/home.html",
+        {"chapters": pages.home_chapters(), "articles": pages.recent_articles()},
+    )
 
 
 def chapter_detail(request, number):
@@ -16,7 +29,7 @@ def chapter_detail(request, number):
     return render(
         request,
         "conditions/chapter.html",
-        {"chapter": chapter, "blocks": chapter.blocks.all()},
+        {"chapter": chapter, "blocks": pages.chapter_blocks(chapter)},
     )
 
 
@@ -25,25 +38,73 @@ def block_detail(request, block_id):
     return render(
         request,
         "conditions/block.html",
-        {"block": block, "categories": block.codes.filter(depth=1)},
+        {"code_block": block, "categories": pages.block_categories(block), "sub_blocks": pages.sub_blocks(block)},
     )
 
 
 def code_detail(request, code):
     canonical = canonical_code(code)
+    if canonical is None:
+        return not_found(request, code)
+    if canonical != code or not request.path.endswith("/"):
+        if not Code.objects.filter(code=canonical).exists():
+            return not_found(request, code)
+        return redirect(reverse("conditions:code", args=[canonical]), permanent=True)
     try:
-        if canonical is None:
-            raise Code.DoesNotExist
-        code = Code.objects.get_by_code(canonical)
+        page = pages.code_page(canonical)
     except Code.DoesNotExist:
-        raise Http404("No ICD-10-CM code matches this address.")
+        return not_found(request, code)
+    url = request.build_absolute_uri(page.code.get_absolute_url())
     return render(
         request,
         "conditions/code.html",
-        {
-            "code": code,
-            "ancestors": Code.objects.ancestors_of(code),
-            "children": code.children.all(),
-            "notes": Note.objects.filter(owner_type=Note.Owner.CODE, owner=code.code),
-        },
+        {"page": page, "code": page.code, "canonical_url": url, "json_ld": page.json_ld(url)},
     )
+
+
+def saved(request):
+    return render(request, "conditions/saved.html")
+
+
+@require_GET
+def saved_codes_api(request):
+    """Titles and billable status of the codes a visitor saved in the browser (at most 100 at a time)."""
+    raw = request.GET.get("codes", "")
+    if raw.count(",") >= SAVED_CODES_LIMIT or len(raw) > SAVED_CODES_LIMIT * 10:
+        return JsonResponse({"error": f"At most {SAVED_CODES_LIMIT} codes at a time."}, status=400)
+    found, unknown = pages.saved_codes(raw, limit=SAVED_CODES_LIMIT)
+    return JsonResponse(
+        {
+            "codes": [
+                {"code": c.code, "title": c.title, "billable": c.billable, "url": c.get_absolute_url()}
+                for c in found
+            ],
+            "unknown": unknown,
+        }
+    )
+
+
+def not_found(request, text=""):
+    """The helpful 404: a search box and the existing codes nearest to what the address held."""
+    return render(
+        request,
+        "404.html",
+        {"asked": canonical_code(text), "nearest": pages.nearest_codes(text), "chapters": Chapter.objects.all()},
+        status=404,
+    )
+
+
+def page_not_found(request, exception=None):
+    """handler404: for a /codes/... address, suggest codes from what follows /codes/."""
+    path = request.path
+    text = path[len("/codes/"):] if path.startswith("/codes/") else ""
+    return not_found(request, text)
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("sitemap-index"))
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/", "Disallow: /saved/", f"Sitemap: {sitemap}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+

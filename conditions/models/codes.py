@@ -7,6 +7,7 @@ with its dot), so anything editors attach later survives a re-import.
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import F, Func
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +58,25 @@ class CodeQuerySet(models.QuerySet):
 
     def descendants_of(self, code):
         return self.filter(ancestors__contains=[code.code]).order_by("sort_order")
+
+    def lineage(self, code):
+        """The code named ``code`` and its ancestors, category first, in one query (nothing when it does not exist).
+
+        The members are the unnested ``ancestors || code`` of the code's own row:
+        one IN on the primary key, which PostgreSQL answers by index.
+        """
+        members = (
+            self.model.objects.filter(code=code)
+            .annotate(
+                member=Func(
+                    Func(F("ancestors"), F("code"), function="array_append", output_field=self.model._meta.get_field("ancestors")),
+                    function="unnest",
+                    output_field=self.model._meta.get_field("code"),
+                )
+            )
+            .values("member")
+        )
+        return self.filter(code__in=members).order_by("depth")
 
 
 class Code(models.Model):

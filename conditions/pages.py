@@ -1,0 +1,411 @@
+"""What the public pages show, fetched in a small, fixed number of queries.
+
+``code_page()`` gathers a code with its ancestors, every official note that
+applies to it (its own and those of its ancestors, block and chapter), the
+codes under it, its published article and its neighbours in official order.
+The number of queries does not depend on how many children or notes there are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from .icd10cm import canonical_code
+from .models import Article, Block, Chapter, Code, Note
+
+# Above this many codes under it, a code page lists its direct children with
+# counts instead of the whole tree (S82 has 3,345 codes under it).
+TREE_LIMIT = 300
+
+# Note kinds in the order a coder reads them; the 7th-character note is shown
+# with the 7th-character table instead.
+NOTE_KIND_ORDER = [kind for kind in Note.Kind if kind != Note.Kind.SEVENTH_CHARACTER_NOTE]
+
+_CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+# A code reference inside a note's parentheses: "(Z16.-)", "(S09.90)", "(M97.0-)", "(P10-P15)".
+CODE_REFERENCE = re.compile(rf"\b(?P<start>{_CODE})(?:-(?P<end>{_CODE}))?(?:\.?-)?(?![0-9A-Za-z])")
+PARENTHESES = re.compile(r"\(([^()]*)\)")
+
+
+@dataclass
+class NoteSource:
+    """The notes of one kind written at one level (this code, an ancestor, the block or the chapter)."""
+
+    label: str
+    url: str | None
+    notes: list[SafeString] = field(default_factory=list)
+
+
+@dataclass
+class NoteGroup:
+    kind: str
+    label: str
+    sources: list[NoteSource] = field(default_factory=list)
+
+
+@dataclass
+class TreeEntry:
+    """One code under the page's code; ``markup`` opens or closes the nested lists before it."""
+
+    code: str
+    title: str
+    billable: bool
+    level: int
+    count: int | None = None
+    markup: SafeString = mark_safe("")
+
+    def get_absolute_url(self):
+        return reverse("conditions:code", args=[self.code])
+
+
+@dataclass
+class CodePage:
+    code: Code
+    ancestors: list[Code]
+    note_groups: list[NoteGroup]
+    tree: list[TreeEntry]
+    tree_end: SafeString
+    tree_is_complete: bool
+    descendant_count: int
+    billable_descendant_count: int
+    seventh_characters: list[tuple[str, str]]
+    seventh_source: Code | None
+    seventh_notes: list[SafeString]
+    seventh_current: str | None
+    article: Article | None
+    previous: Code | None
+    next: Code | None
+
+    @property
+    def chapter(self):
+        return self.code.chapter
+
+    @property
+    def block(self):
+        return self.code.block
+
+    @property
+    def description(self):
+        if self.article:
+            return self.article.summary
+        return f"ICD-10-CM {self.code.code}: {self.code.title}. {billable_text(self.code)}."
+
+    @property
+    def illustration_url(self):
+        """The article's image, when its file is really there (never a broken image)."""
+        image = self.article.illustration if self.article else None
+        if image and image.storage.exists(image.name):
+            return image.url
+        return None
+
+    @property
+    def card_lines(self):
+        """The chapter title wrapped for the generated SVG card."""
+        lines = textwrap.wrap(self.chapter.title, 34)
+        if len(lines) > 3:
+            lines = lines[:3]
+            lines[2] = lines[2][:31].rstrip() + "…"
+        return lines
+
+    def json_ld(self, url):
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalCondition",
+            "name": self.code.title,
+            "url": url,
+            "description": self.description,
+            "code": {"@type": "MedicalCode", "code": self.code.code, "codingSystem": "ICD-10-CM"},
+        }
+        if self.article:
+            data["alternateName"] = self.article.title
+        return json_for_script(data)
+
+
+def billable_text(code):
+    if code.billable:
+        return "Billable: use this code"
+    return "Not billable: choose one of the more specific codes below"
+
+
+def json_for_script(data):
+    """JSON safe inside a <script> element: <, > and & cannot close it."""
+    text = json.dumps(data, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return mark_safe(text)
+
+
+def code_page(code_string):
+    """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
+    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block"))
+    if not rows or rows[-1].code != code_string:
+        raise Code.DoesNotExist(code_string)
+    code, ancestors = rows[-1], rows[:-1]
+    tree, tree_end, complete, total, billable = _code_tree(code)
+    notes = list(
+        Note.objects.filter(
+            Q(owner_type=Note.Owner.CHAPTER, owner=code.chapter_id)
+            | Q(owner_type=Note.Owner.BLOCK, owner=code.block_id)
+            | Q(owner_type=Note.Owner.CODE, owner__in=[code.code, *code.ancestors])
+        ).order_by("kind", "position")
+    )
+    known = _known_references(notes)
+    seventh_source = next((c for c in [code, *reversed(ancestors)] if c.seventh_characters), None)
+    return CodePage(
+        code=code,
+        ancestors=ancestors,
+        note_groups=_note_groups(code, ancestors, notes, known),
+        tree=tree,
+        tree_end=tree_end,
+        tree_is_complete=complete,
+        descendant_count=total,
+        billable_descendant_count=billable,
+        seventh_characters=[tuple(pair) for pair in seventh_source.seventh_characters] if seventh_source else [],
+        seventh_source=seventh_source,
+        seventh_notes=[
+            link_code_references(note.text, known)
+            for note in notes
+            if note.kind == Note.Kind.SEVENTH_CHARACTER_NOTE
+        ],
+        seventh_current=_seventh_character(code, seventh_source),
+        article=Article.objects.published().filter(code_id=code.code).prefetch_related("sources").first(),
+        **_neighbours(code),
+    )
+
+
+def _seventh_character(code, source):
+    """The 7th character of a code formed with one (S72.001A -> A), else None."""
+    if source is None or source is code or len(code.code.replace(".", "")) != 7:
+        return None
+    return code.code[-1]
+
+
+def _code_tree(code):
+    """The codes under ``code`` as a nested list, or its direct children with counts when there are many.
+
+    Returns (entries, closing markup, whether the whole tree is shown, codes under it, billable codes under it).
+    """
+    rows = list(
+        Code.objects.filter(ancestors__contains=[code.code])
+        .order_by("sort_order")
+        .values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1]
+    )
+    if len(rows) <= TREE_LIMIT:
+        entries = [TreeEntry(c, t, b, depth - code.depth) for c, t, b, depth in rows]
+        return (*_nest(entries), True, len(rows), sum(1 for row in rows if row[2]))
+    # Group every code below by the child it sits under: ancestors[depth] is that child.
+    counts = {
+        row["child"]: row
+        for row in Code.objects.filter(ancestors__contains=[code.code], depth__gt=code.depth + 1)
+        .values(child=F(f"ancestors__{code.depth}"))
+        .annotate(total=Count("code"), billable=Count("code", filter=Q(billable=True)))
+    }
+    children = list(code.children.order_by("sort_order").values_list("code", "title", "billable"))
+    entries = []
+    for child, title, is_billable in children:
+        below = counts.get(child, {"total": 0})["total"]
+        entries.append(TreeEntry(child, title, is_billable, 1, count=below))
+    total = len(children) + sum(row["total"] for row in counts.values())
+    billable = sum(1 for row in children if row[2]) + sum(row["billable"] for row in counts.values())
+    return (*_nest(entries), False, total, billable)
+
+
+def _nest(entries):
+    """Give each entry the list markup that comes before it, so a template renders nested lists from a flat loop."""
+    level = 0
+    for entry in entries:
+        if entry.level > level:
+            entry.markup = mark_safe("<ul>" * (entry.level - level))
+        else:
+            entry.markup = mark_safe("</li></ul>" * (level - entry.level) + "</li>")
+        level = entry.level
+    end = mark_safe("</li></ul>" * level)
+    return entries, end
+
+
+def _neighbours(code):
+    rows = (
+        Code.objects.filter(sort_order__lt=code.sort_order).order_by("-sort_order").only("code", "title", "sort_order")[:1]
+    ).union(
+        Code.objects.filter(sort_order__gt=code.sort_order).order_by("sort_order").only("code", "title", "sort_order")[:1]
+    )
+    found = {"previous": None, "next": None}
+    for row in rows:
+        found["previous" if row.sort_order < code.sort_order else "next"] = row
+    return found
+
+
+def _known_references(notes):
+    """The codes, blocks and chapter ranges the notes mention that exist (one query), so no link leads to a 404.
+
+    Returns {reference: target}: a code or block maps to itself, a chapter's range to the chapter number.
+    """
+    mentioned = set()
+    for note in notes:
+        for inner in PARENTHESES.findall(note.text):
+            for match in CODE_REFERENCE.finditer(inner):
+                mentioned.add(match["start"])
+                if match["end"]:
+                    mentioned.update((match["end"], f"{match['start']}-{match['end']}"))
+    if not mentioned:
+        return {}
+    codes = Code.objects.filter(code__in=mentioned).values_list("code", "code")
+    blocks = Block.objects.filter(block_id__in=mentioned).values_list("block_id", "block_id")
+    # A range such as (A00-B99) may be a whole chapter: its key is the range, its value the chapter number.
+    chapters = Chapter.objects.filter(code_range__in=mentioned).values_list("code_range", "number")
+    return dict(codes.union(blocks, chapters))
+
+
+def _reference_link(match, known):
+    """Link a reference: a range to its block or chapter, a code to its page; what does not exist stays text."""
+    start, end, text = match["start"], match["end"], match.group(0)
+    if end and f"{start}-{end}" in known:
+        target = known[f"{start}-{end}"]
+        if "-" in target:
+            url = reverse("conditions:block", args=[target])
+        else:
+            url = reverse("conditions:chapter", args=[target])
+        return format_html('<a href="{}">{}</a>', url, text)
+    if end:
+        # A range that is no block: link each end that exists.
+        parts = [
+            format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[c]), c) if c in known else escape(c)
+            for c in (start, end)
+        ]
+        return mark_safe(f"{parts[0]}-{parts[1]}{escape(text[len(start) + 1 + len(end):])}")
+    if start in known:
+        return format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[start]), text)
+    return escape(text)
+
+
+def link_code_references(text, known):
+    """Escape a note's text and link the codes and blocks it names in parentheses."""
+    out, last = [], 0
+    for paren in PARENTHESES.finditer(text):
+        inner_start = paren.start(1)
+        out.append(escape(text[last:inner_start]))
+        inner, pos = paren.group(1), 0
+        for match in CODE_REFERENCE.finditer(inner):
+            out.append(escape(inner[pos:match.start()]))
+            out.append(_reference_link(match, known))
+            pos = match.end()
+        out.append(escape(inner[pos:]))
+        last = paren.end(1)
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))
+
+
+def _note_groups(code, ancestors, notes, known):
+    """Notes grouped by kind; within a kind, this code's own first, then its parent's, ... the block's, the chapter's."""
+    sources = [("code", code.code, "This code", None)]
+    for ancestor in reversed(ancestors):
+        level = "category" if ancestor.is_category else "code"
+        sources.append(("code", ancestor.code, f"From {level} {ancestor.code}", ancestor.get_absolute_url()))
+    sources.append(("block", code.block_id, f"From block {code.block_id}", code.block.get_absolute_url()))
+    sources.append(("chapter", code.chapter_id, f"From chapter {code.chapter_id}", code.chapter.get_absolute_url()))
+    rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
+
+    by_kind = {}
+    for note in notes:
+        by_kind.setdefault(note.kind, []).append(note)
+    groups = []
+    for kind in NOTE_KIND_ORDER:
+        kind_notes = sorted(by_kind.get(kind, []), key=lambda n: (rank[(n.owner_type, n.owner)], n.position))
+        if not kind_notes:
+            continue
+        group = NoteGroup(kind=kind.value, label=kind.label)
+        for note in kind_notes:
+            _, _, label, url = sources[rank[(note.owner_type, note.owner)]]
+            if not group.sources or group.sources[-1].label != label:
+                group.sources.append(NoteSource(label=label, url=url))
+            group.sources[-1].notes.append(link_code_references(note.text, known))
+        groups.append(group)
+    return groups
+
+
+def chapter_blocks(chapter):
+    """The chapter's blocks in official order, each with how many codes and billable codes it holds."""
+    return chapter.blocks.annotate(
+        code_count=Count("codes"), billable_count=Count("codes", filter=Q(codes__billable=True))
+    ).order_by("sort_order")
+
+
+def _range_ends(code_range):
+    start, _, end = code_range.partition("-")
+    return start, end or start
+
+
+def sub_blocks(block):
+    """The blocks a heading block such as M00-M25 (Arthropathies) groups; none for an ordinary block."""
+    start, end = _range_ends(block.code_range)
+    inside = []
+    for other in chapter_blocks(block.chapter):
+        other_start, other_end = _range_ends(other.code_range)
+        if other.pk != block.pk and start <= other_start and other_end <= end:
+            inside.append(other)
+    return inside
+
+
+def block_categories(block):
+    """The block's categories in official order, each with how many codes and billable codes lie under it."""
+    counts = {
+        row["category"]: row
+        for row in Code.objects.filter(block=block, depth__gt=1)
+        .values(category=F("ancestors__0"))
+        .annotate(total=Count("code"), billable=Count("code", filter=Q(billable=True)))
+    }
+    categories = list(block.codes.filter(depth=1).order_by("sort_order"))
+    for category in categories:
+        row = counts.get(category.code, {"total": 0, "billable": 0})
+        category.code_count = row["total"]
+        category.billable_count = row["billable"] + (1 if category.billable else 0)
+    return categories
+
+
+def home_chapters():
+    return Chapter.objects.annotate(code_count=Count("codes")).order_by("sort_order")
+
+
+def recent_articles(limit=6):
+    return (
+        Article.objects.published()
+        .select_related("code")
+        .order_by(Coalesce("publish_at", "updated_at").desc())[:limit]
+    )
+
+
+def nearest_codes(text, limit=8):
+    """Existing codes closest to whatever a visitor typed, in official order.
+
+    The longest prefix of the normalised text that more than one code starts
+    with: for M61.299 that is M61.2 and the codes under it, not M61.29 alone.
+    """
+    compact = re.sub(r"[^0-9A-Z]", "", str(text).upper())[:7]
+    single = []
+    for length in range(len(compact), 0, -1):
+        prefix = compact[:length]
+        dotted = prefix if length <= 3 else f"{prefix[:3]}.{prefix[3:]}"
+        found = list(Code.objects.filter(code__startswith=dotted).order_by("sort_order")[:limit])
+        if len(found) > 1:
+            return found
+        single = single or found
+    return single
+
+
+def saved_codes(raw, limit=100):
+    """Codes named in a comma-separated list, looked up for the saved-codes page; unknown ones listed apart."""
+    wanted = []
+    for item in str(raw).split(",")[:limit]:
+        canonical = canonical_code(item)
+        if canonical and canonical not in wanted:
+            wanted.append(canonical)
+    found = {c.code: c for c in Code.objects.filter(code__in=wanted)}
+    return [found[c] for c in wanted if c in found], [c for c in wanted if c not in found]
