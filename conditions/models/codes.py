@@ -6,9 +6,23 @@ with its dot), so anything editors attach later survives a re-import.
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models import Q, Value
+from django.db.models.functions import Replace
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from .search import SEARCH_CONFIG
+
+
+def title_vector():
+    """Stored tsvector of a chapter's or block's title (a generated column reads only its own row)."""
+    return models.GeneratedField(
+        expression=SearchVector("title", config=SEARCH_CONFIG, weight="A"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
 
 class Chapter(models.Model):
@@ -16,6 +30,7 @@ class Chapter(models.Model):
     title = models.TextField(_("title"))
     code_range = models.CharField(_("code range"), max_length=16)
     sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
+    search_vector = title_vector()
 
     class Meta:
         ordering = ["sort_order"]
@@ -35,6 +50,7 @@ class Block(models.Model):
     title = models.TextField(_("title"))
     code_range = models.CharField(_("code range"), max_length=16)
     sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
+    search_vector = title_vector()
 
     class Meta:
         ordering = ["sort_order"]
@@ -57,6 +73,12 @@ class CodeQuerySet(models.QuerySet):
 
     def descendants_of(self, code):
         return self.filter(ancestors__contains=[code.code]).order_by("sort_order")
+
+    def search(self, query):
+        """Codes matching a search box query, best first (see conditions.search)."""
+        from conditions.search import search_codes  # conditions.search imports the models
+
+        return search_codes(self, query)
 
 
 class Code(models.Model):
@@ -91,6 +113,29 @@ class Code(models.Model):
         blank=True,
         help_text=_("[character, meaning] pairs defined at this level."),
     )
+    inclusion_text = models.TextField(
+        _("inclusion terms"),
+        blank=True,
+        db_default="",
+        editable=False,
+        help_text=_("Inclusion terms of this code and the levels above it, and its includes notes; kept by the import."),
+    )
+    notes_text = models.TextField(
+        _("other notes"), blank=True, db_default="", editable=False, help_text=_("The code's other official notes; kept by the import.")
+    )
+    # Weights: code and title A, inclusion terms B, article C, other notes D.
+    # The code is indexed without its dot: the parser keeps "M61.2" as one
+    # token, and the query side writes codes the same way ("m612").
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector(Replace("code", Value("."), Value("")), "title", config=SEARCH_CONFIG, weight="A")
+            + SearchVector("inclusion_text", config=SEARCH_CONFIG, weight="B")
+            + SearchVector("article_text", config=SEARCH_CONFIG, weight="C")
+            + SearchVector("notes_text", config=SEARCH_CONFIG, weight="D")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     objects = CodeQuerySet.as_manager()
 
@@ -98,7 +143,14 @@ class Code(models.Model):
         ordering = ["sort_order"]
         verbose_name = _("code")
         verbose_name_plural = _("codes")
-        indexes = [GinIndex(fields=["ancestors"], name="code_ancestors_gin")]
+        indexes = [
+            GinIndex(fields=["ancestors"], name="code_ancestors_gin"),
+            GinIndex(fields=["search_vector"], name="code_search_gin"),
+            # Autocomplete ranks only categories and subcategories: a small index keeps it fast.
+            GinIndex(fields=["search_vector"], name="code_search_top_gin", condition=Q(depth__lte=2)),
+            # Code prefixes ("S72.0" and everything under it) with LIKE, whatever the collation.
+            models.Index(fields=["code"], opclasses=["varchar_pattern_ops"], name="code_prefix"),
+        ]
 
     def __str__(self):
         return f"{self.code} {self.title}"
