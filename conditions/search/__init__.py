@@ -2,9 +2,10 @@
 
 from .index import refresh_article_text, refresh_official_text
 from .query import MAX_QUERY_LENGTH, Match, ParsedQuery, parse_query, search_codes
+from .query import clean as clean_query
 from .results import autocomplete, highlight, matching_sections
 
 __all__ = [
-    "MAX_QUERY_LENGTH", "Match", "ParsedQuery", "autocomplete", "highlight", "matching_sections", "parse_query",
+    "MAX_QUERY_LENGTH", "Match", "ParsedQuery", "autocomplete", "clean_query", "highlight", "matching_sections", "parse_query",
     "refresh_article_text", "refresh_official_text", "search_codes",
 ]
