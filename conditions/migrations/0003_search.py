@@ -2,6 +2,8 @@
 
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
+import django.db.models.expressions
+import django.db.models.functions.comparison
 import django.db.models.functions.text
 from django.db import migrations, models
 
@@ -80,12 +82,27 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['code'], name='code_prefix', opclasses=['varchar_pattern_ops']),
         ),
         migrations.AddIndex(
+            model_name='code',
+            index=models.Index(fields=['depth', 'sort_order'], name='code_level_order'),
+        ),
+        migrations.AddIndex(
             model_name='searchword',
             index=django.contrib.postgres.indexes.GinIndex(fields=['word'], name='searchword_trgm', opclasses=['gin_trgm_ops']),
         ),
         migrations.AddIndex(
             model_name='searchword',
             index=models.Index(fields=['word'], name='searchword_prefix', opclasses=['varchar_pattern_ops']),
+        ),
+        migrations.AddField(
+            model_name='code',
+            name='search_prior',
+            field=models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(40.0), '/', django.db.models.expressions.CombinedExpression(models.Value(40.0), '+', django.db.models.functions.comparison.Cast(django.db.models.functions.text.Length('title'), models.FloatField()))), '*', models.Value(6.0)), '/', django.db.models.expressions.CombinedExpression(models.Value(5.0), '+', django.db.models.functions.comparison.Cast('depth', models.FloatField()))), '*', models.Case(models.When(billable=True, then=models.Value(1.1)), default=models.Value(1.0))), '*', models.Case(models.When(has_article=True, then=models.Value(1.5)), default=models.Value(1.0))), output_field=models.FloatField()),
+        ),
+        # Search ranks up to tens of thousands of matching rows per query: parallel workers cost more to
+        # start on a small server than they save on this table.
+        migrations.RunSQL(
+            "ALTER TABLE conditions_code SET (parallel_workers = 0);",
+            "ALTER TABLE conditions_code RESET (parallel_workers);",
         ),
         migrations.RunPython(fill_search_text, migrations.RunPython.noop),
     ]

@@ -8,8 +8,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Replace
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Cast, Length, Replace
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -136,6 +136,18 @@ class Code(models.Model):
         output_field=SearchVectorField(),
         db_persist=True,
     )
+    # Search ranks equal matches by generality (short title, high level), lifting billable codes and
+    # codes with a published article; stored so ranking tens of thousands of matches costs no arithmetic.
+    search_prior = models.GeneratedField(
+        expression=(
+            Value(40.0) / (Value(40.0) + Cast(Length("title"), models.FloatField()))
+            * Value(6.0) / (Value(5.0) + Cast("depth", models.FloatField()))
+            * Case(When(billable=True, then=Value(1.1)), default=Value(1.0))
+            * Case(When(has_article=True, then=Value(1.5)), default=Value(1.0))
+        ),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
 
     objects = CodeQuerySet.as_manager()
 
@@ -150,6 +162,8 @@ class Code(models.Model):
             GinIndex(fields=["search_vector"], name="code_search_top_gin", condition=Q(depth__lte=2)),
             # Code prefixes ("S72.0" and everything under it) with LIKE, whatever the collation.
             models.Index(fields=["code"], opclasses=["varchar_pattern_ops"], name="code_prefix"),
+            # Autocomplete lists the codes under a short prefix level by level ("S" -> S00, S01, ...).
+            models.Index(fields=["depth", "sort_order"], name="code_level_order"),
         ]
 
     def __str__(self):

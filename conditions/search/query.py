@@ -13,26 +13,27 @@ invalid.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import reduce
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Case, F, FloatField, IntegerField, Q, Value, When
-from django.db.models.functions import Length
+from django.db.models import Case, F, FloatField, IntegerField, Q, TextField, Value, When
+from django.db.models.functions import Concat, Left, Length, Lower, StrIndex
+from django.db.models.lookups import Exact, GreaterThan
 
 from conditions.icd10cm import canonical_code
 from conditions.models import SEARCH_CONFIG, Block, Chapter, Code
 
 MAX_QUERY_LENGTH = 200
+HEAVY_COLUMNS = ("search_vector", "inclusion_text", "notes_text", "article_text", "seventh_characters", "ancestors")
 MAX_TERMS = 12
 COMPLETIONS = 5
 # Below this trigram similarity a "correction" is more often another word (gerd -> german).
 MIN_SIMILARITY = 0.4
-# ts_rank weights for D (other notes), C (article), B (inclusion terms), A (code and title).
-WEIGHTS = [0.05, 0.2, 0.5, 1.0]
-TITLE_LENGTH_SCALE = 40.0
 # Highlight markers: the text is marked with these, then escaped, then they become <mark>.
 MARK_START, MARK_STOP = "\u27e6", "\u27e7"
 
@@ -66,6 +67,7 @@ class ParsedQuery:
     synonym_codes: list[str] = field(default_factory=list)
     corrected: str | None = None  # the query as corrected, when corrections were used
     suggestion: str | None = None  # "did you mean", when even corrections match nothing
+    phrases: list[str] = field(default_factory=list)  # the words as typed (or corrected) and with synonyms applied
 
     @property
     def is_empty(self) -> bool:
@@ -91,7 +93,9 @@ def _words(chunk: str) -> list[str]:
     folded = fold(chunk).strip(",;:()[]{}")
     if DOTTED_CODE.match(folded):
         return [folded.replace(".", "")]  # the index holds codes without their dot
-    return WORD.findall(folded)
+    words = WORD.findall(folded)
+    # "COVID-19", "type-2": the parser indexes the "-19" as a signed number, never as "19".
+    return [w for w in words if not w.isdigit()] if len(words) > 1 and "-" in folded else words
 
 
 def parse_terms(text: str) -> list[list[Term]]:
@@ -120,17 +124,23 @@ def parse_terms(text: str) -> list[list[Term]]:
 
 WORD_LOOKUP_SQL = f"""
 SELECT t.word,
-       EXISTS (SELECT 1 FROM conditions_searchword w WHERE w.stem = (ts_lexize('english_stem', t.word))[1])
+       EXISTS (SELECT 1 FROM conditions_searchword w WHERE w.word = t.word)
            OR (ts_lexize('english_stem', t.word))[1] IS NULL AS known,
+       (SELECT coalesce(sum(w.documents), 0) FROM conditions_searchword w
+        WHERE w.stem = (ts_lexize('english_stem', t.word))[1]) AS stem_documents,
        CASE WHEN t.word = %(partial)s THEN ARRAY(
            SELECT w.word FROM conditions_searchword w
            WHERE w.word LIKE t.word || '%%' AND w.word <> t.word
            ORDER BY w.documents DESC, w.word LIMIT {COMPLETIONS}
        ) END AS completions,
-       (SELECT w.word FROM conditions_searchword w
-        WHERE length(t.word) >= 4 AND w.word %% t.word AND similarity(w.word, t.word) >= {MIN_SIMILARITY}
-        ORDER BY similarity(w.word, t.word) DESC, w.documents DESC, w.word LIMIT 1) AS correction
+       c.word AS correction, c.documents AS correction_documents
 FROM unnest(%(words)s::text[]) AS t(word)
+LEFT JOIN LATERAL (
+    SELECT w.word, w.documents FROM conditions_searchword w
+    WHERE length(t.word) >= 4 AND w.word %% t.word AND similarity(w.word, t.word) >= {MIN_SIMILARITY}
+      AND NOT EXISTS (SELECT 1 FROM conditions_searchword k WHERE k.word = t.word)
+    ORDER BY similarity(w.word, t.word) + 0.05 * ln(1 + w.documents) DESC, w.word LIMIT 1
+) c ON true
 """
 
 SYNONYM_SQL = """
@@ -204,7 +214,7 @@ def _code_query(text: str, *, autocomplete: bool) -> ParsedQuery | None:
         prefix = compact.upper()
     if prefix is None:
         return None
-    existing = list(Code.objects.filter(code__startswith=prefix).values_list("code", flat=True)[:1])
+    existing = list(Code.objects.filter(code__startswith=prefix).order_by("code").values_list("code", flat=True)[:1])
     if not existing:
         return None
     exact = prefix if existing[0] == prefix else None
@@ -241,8 +251,14 @@ def parse_query(text, *, autocomplete: bool = False) -> ParsedQuery:
     with connection.cursor() as cursor:
         cursor.execute(WORD_LOOKUP_SQL, {"words": words, "partial": partial_word or ""})
         lookup = {
-            word: {"known": known, "completions": completions, "correction": correction}
-            for word, known, completions, correction in cursor.fetchall()
+            word: {
+                "known": known,
+                "completions": completions,
+                "correction": correction,
+                # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
+                "override": bool(correction) and correction_documents > 3 * stem_documents,
+            }
+            for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
         }
         if not autocomplete and partial_word and lookup.get(partial_word, {}).get("known"):
             partial_word = None  # on the results page a whole known word is taken as typed
@@ -255,15 +271,19 @@ def parse_query(text, *, autocomplete: bool = False) -> ParsedQuery:
     def build(chosen, chosen_text):
         found = [(folded, meaning, code) for folded, meaning, code in synonyms if folded in chosen_text]
         tsquery = _tsquery(chosen, lookup, partial_word, [(f, m) for f, m, _ in found if m])
-        return tsquery, [code for _, _, code in found if code]
+        phrases = [chosen_text.strip()] + [
+            chosen_text.replace(f, " " + " ".join(_words(m)) + " ", 1).strip() for f, m, _ in found if m
+        ]
+        return {"tsquery": tsquery, "synonym_codes": [code for _, _, code in found if code], "phrases": phrases}
 
-    tsquery, synonym_codes = build(clauses, original_text)
-    parsed = ParsedQuery(text=text, tsquery=tsquery, synonym_codes=synonym_codes)
-    if fixed != clauses and not _has_matches(tsquery, synonym_codes):
+    parsed = ParsedQuery(text=text, **build(clauses, original_text))
+    covered = {w for folded, _, _ in synonyms if folded in original_text for w in folded.split()}
+    overriding = any(info["override"] for word, info in lookup.items() if word not in covered)
+    if fixed != clauses and (overriding or not _has_matches(parsed.tsquery, parsed.synonym_codes)):
         corrected_text = fixed_text.strip()
-        tsquery, synonym_codes = build(fixed, fixed_text)
-        if _has_matches(tsquery, synonym_codes):
-            parsed = ParsedQuery(text=text, tsquery=tsquery, synonym_codes=synonym_codes, corrected=corrected_text)
+        candidate = build(fixed, fixed_text)
+        if _has_matches(candidate["tsquery"], candidate["synonym_codes"]):
+            parsed = ParsedQuery(text=text, corrected=corrected_text, **candidate)
         else:
             parsed.suggestion = corrected_text
     if not parsed.corrected and not parsed.suggestion and canonical_code("".join(text.split())):
@@ -271,44 +291,79 @@ def parse_query(text, *, autocomplete: bool = False) -> ParsedQuery:
     return parsed
 
 
+OPERAND = re.compile(r"'([^'\s]+)'(:\*)?")
+
+
+def restricted(tsquery: str, weights: str) -> str:
+    """The same tsquery matching only lexemes of the given weights ('A': the code and title)."""
+    return OPERAND.sub(lambda m: f"'{m[1]}':{'*' if m[2] else ''}{weights}", tsquery)
+
+
 def search_codes(queryset, query) -> "QuerySet[Code]":
     """Codes matching ``query`` (text or a ParsedQuery), best first, annotated with ``match`` and ``score``.
 
-    Exact code, then synonym codes, then text matches by weighted rank
-    (billable codes and codes with a published article lifted a little, an
-    exact title match a lot), ties in official order.
+    Exact code, then synonym codes, then text matches. Text matches are
+    scored by where all the words are found (the title, else the title and
+    inclusion terms, else anywhere), an exact title or inclusion term, then
+    by generality (a short title, high in the tree); billable codes and codes
+    with a published article are lifted. Ties stay in official order.
+    Checking a stored tsvector against a tsquery is cheap; ts_rank over tens
+    of thousands of matches is not, and sums repeated words, which favours
+    codes with long inherited notes.
     """
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
     if parsed.is_empty:
         return queryset.none()
+    # PostgreSQL carries the selected columns of every match through the sort: leave the bulky ones out.
+    queryset = queryset.defer(*HEAVY_COLUMNS)
     if parsed.code_prefix:
         return (
             queryset.filter(code__startswith=parsed.code_prefix)
-            .annotate(match=Value(Match.CODE), score=Value(1.0))
+            .annotate(match=Value(Match.CODE), score=Value(1.0, output_field=FloatField()))
             .order_by("sort_order")
         )
     condition = Q(code__in=parsed.synonym_codes) if parsed.synonym_codes else Q(pk__in=[])
-    score = Value(0.0)
+    score = Value(0.0, output_field=FloatField())
     if parsed.tsquery:
-        tsquery = SearchQuery(parsed.tsquery, search_type="raw", config=SEARCH_CONFIG)
-        condition |= Q(search_vector=tsquery)
-        score = (
-            SearchRank(F("search_vector"), tsquery, weights=WEIGHTS)
-            # Shorter titles are the more general codes: "Asthma" before "Mild intermittent asthma with ...".
-            * TITLE_LENGTH_SCALE / (TITLE_LENGTH_SCALE + Length("title"))
-            * Case(When(billable=True, then=Value(1.2)), default=Value(1.0))
-            * Case(When(has_article=True, then=Value(1.5)), default=Value(1.0))
-            * Case(When(title__iexact=parsed.corrected or parsed.text, then=Value(3.0)), default=Value(1.0))
-        )
-    return (
-        queryset.filter(condition)
-        .annotate(
-            match=Case(
-                When(code__in=parsed.synonym_codes, then=Value(Match.SYNONYM)),
-                default=Value(Match.TEXT),
-                output_field=IntegerField(),
+        def raw(text):
+            return SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)
+
+        # Cheap tests first: upper()/lower() over every row of a common word's matches would cost more than the rest.
+        title_length = Length("title")
+        exact_title = reduce(operator.or_, (Q(GreaterThan(Value(len(p) + 1), title_length)) & Q(title__iexact=p) for p in parsed.phrases))
+        title_start = reduce(operator.or_, (Q(Exact(Lower(Left("title", len(p))), Value(p))) for p in parsed.phrases))
+        # The inclusion text holds its terms between " | ": an exact term is "Hay fever" of J30.1, not "hay fever
+        # with asthma"; words in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)").
+        terms = Concat(Value(" | "), "inclusion_text", Value(" | "), output_field=TextField())
+        exact_term = reduce(
+            operator.or_,
+            (
+                Q(GreaterThan(StrIndex(terms, Value(f" | {form}{end}")), 0))
+                for p in parsed.phrases
+                for form in {p, p.capitalize()}
+                for end in (" | ", " (")
             ),
-            score=score if parsed.tsquery else Value(0.0, output_field=FloatField()),
         )
-        .order_by("match", "-score", "sort_order")
+        condition |= Q(search_vector=raw(parsed.tsquery))
+        score = (
+            Case(
+                When(search_vector=raw(restricted(parsed.tsquery, "A")), then=Value(4.0)),
+                When(search_vector=raw(restricted(parsed.tsquery, "AB")), then=Value(2.0)),
+                default=Value(1.0),
+            )
+            * Case(
+                When(exact_title, then=Value(3.0)),
+                When(exact_term, then=Value(2.5)),
+                When(title_start, then=Value(1.5)),
+                default=Value(1.0),
+            )
+            * F("search_prior")
+        )
+    match = Case(
+        When(code__in=parsed.synonym_codes, then=Value(Match.SYNONYM)),
+        default=Value(Match.TEXT),
+        output_field=IntegerField(),
     )
+    # Django orders by the select-list positions of these annotations: read
+    # the result as model instances (values_list() would drop the columns).
+    return queryset.filter(condition).annotate(match=match, score=score).order_by("match", "-score", "sort_order")
