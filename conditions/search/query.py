@@ -193,7 +193,9 @@ def _tsquery(clauses: list[list[Term]], lookup: dict, partial_word: str | None, 
 def _corrected(clauses, lookup) -> list[list[Term]]:
     def fix(word):
         info = lookup.get(word, {})
-        return info["correction"] if not info.get("known", True) and info.get("correction") else word
+        # A word that starts known words is being typed, not misspelt.
+        misspelt = not info.get("known", True) and not info.get("completions")
+        return info["correction"] if misspelt and info.get("correction") else word
 
     return [[Term([fix(w) for w in t.words], t.negated, t.phrase) for t in clause] for clause in clauses]
 
@@ -256,7 +258,7 @@ def parse_query(text, *, autocomplete: bool = False) -> ParsedQuery:
                 "completions": completions,
                 "correction": correction,
                 # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
-                "override": bool(correction) and correction_documents > 3 * stem_documents,
+                "override": bool(correction) and not completions and correction_documents > 3 * stem_documents,
             }
             for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
         }
