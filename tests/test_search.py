@@ -244,11 +244,11 @@ def test_results_page_lists_ranked_codes_with_highlighted_snippets(client):
 
 
 def test_snippets_are_escaped_before_marking(client):
-    publish("M61.2", title="<script>alert('x')</script> Dosing", body="Below 5 mg <b>kangarooish</b> & dose > 2 mg")
+    publish("M61.2", title="<script>alert('x')</script> Dosing", body="dose > 2 mg <b>kangarooish</b> & more")
     html = client.get("/search/", {"q": "kangarooish"}).content.decode()
     snippet = html.split('class="snippet">')[1].split("</p>")[0]
     assert "<script>alert" not in html and "<b>" not in snippet  # ts_headline drops tags; the rest is escaped
-    assert "<mark>kangarooish</mark> &amp; dose &gt; 2 mg" in snippet
+    assert re.search(r"dose &gt; 2 mg\s+<mark>kangarooish</mark>\s+&amp; more", snippet)
     assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
 
 
