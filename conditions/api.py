@@ -35,7 +35,10 @@ def search(request):
     return JsonResponse({
         "query": query,
         "count": results.count(),
-        "results": [{**code_summary(c), "chapter": c.chapter_id} for c in results[:limit]],
+        "results": [
+            {"code": c.code, "title": c.title, "billable": c.billable, "chapter": c.chapter_id, "url": c.get_absolute_url()}
+            for c in results[:limit]
+        ],
     })
 
 
