@@ -170,6 +170,9 @@ def test_a_scheduled_article_is_not_searchable_before_its_time():
     publish("M61.2", body="Wombatish stiffness.", publish_at=timezone.now() + timedelta(days=1))
     assert not Code.objects.search("wombatish").exists()
     assert refresh_article_text() == 0  # refreshing everything changes nothing either
+    Article.objects.filter(code_id="M61.2").update(publish_at=timezone.now() - timedelta(minutes=1))
+    call_command("refresh_article_search", verbosity=0)  # what a scheduler runs
+    assert codes("wombatish") == ["M61.2"]
 
 
 def test_synonym_edits_apply_to_the_next_search():
