@@ -301,6 +301,12 @@ def restricted(tsquery: str, weights: str) -> str:
     return OPERAND.sub(lambda m: f"'{m[1]}':{'*' if m[2] else ''}{weights}", tsquery)
 
 
+def any_word(tsquery: str, weights: str) -> str:
+    """A tsquery matching rows where any word of ``tsquery`` occurs with the given weights."""
+    operands = dict.fromkeys(m.group(0) for m in OPERAND.finditer(tsquery))
+    return " | ".join(restricted(operand, weights) for operand in operands)
+
+
 def search_codes(queryset, query) -> "QuerySet[Code]":
     """Codes matching ``query`` (text or a ParsedQuery), best first, annotated with ``match`` and ``score``.
 

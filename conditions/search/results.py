@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 
 from conditions.models import SEARCH_CONFIG, Block, Chapter, Code
 
-from .query import MARK_START, MARK_STOP, ParsedQuery, parse_query, search_codes
+from .query import MARK_START, MARK_STOP, ParsedQuery, any_word, parse_query, search_codes
 
 AUTOCOMPLETE_LIMIT = 8
 
@@ -20,11 +20,13 @@ HEADLINE_SQL = f"""
 SELECT c.code,
        ts_headline(%(config)s::regconfig, translate(c.title, '{MARK_START}{MARK_STOP}', ''), q,
                    'HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_STOP}'),
-       ts_headline(%(config)s::regconfig, c.rest, q,
-                   'MaxFragments=2, MinWords=5, MaxWords=16, StartSel={MARK_START}, StopSel={MARK_STOP}, '
-                   'FragmentDelimiter=" … "')
+       CASE WHEN c.search_vector @@ to_tsquery(%(config)s::regconfig, %(elsewhere)s) THEN
+           ts_headline(%(config)s::regconfig, c.rest, q,
+                       'MaxFragments=2, MinWords=5, MaxWords=16, StartSel={MARK_START}, StopSel={MARK_STOP}, '
+                       'FragmentDelimiter=" … "')
+       END
 FROM (
-    SELECT code, title,
+    SELECT code, title, search_vector,
            translate(concat_ws(' · ', nullif(inclusion_text, ''), nullif(article_text, ''), nullif(notes_text, '')),
                      '{MARK_START}{MARK_STOP}', '') AS rest
     FROM conditions_code WHERE code = ANY(%(codes)s)
@@ -43,7 +45,13 @@ def highlight(codes, parsed: ParsedQuery) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 HEADLINE_SQL,
-                {"config": SEARCH_CONFIG, "codes": [c.code for c in codes], "tsquery": parsed.tsquery},
+                {
+                    "config": SEARCH_CONFIG,
+                    "codes": [c.code for c in codes],
+                    "tsquery": parsed.tsquery,
+                    # Parsing the notes for a snippet is the costly part: only where a word matched in them.
+                    "elsewhere": any_word(parsed.tsquery, "BCD"),
+                },
             )
             headlines = {code: (title, rest) for code, title, rest in cursor.fetchall()}
     for code in codes:
