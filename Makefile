@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run test browser bench clean
+.PHONY: install db db-stop migrate data run test browser bench bench-search clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,7 @@ migrate: db
 
 data: migrate
 	$(BIN)/python manage.py import_icd10cm --if-empty
+	$(BIN)/python manage.py load_synonyms
 
 run: data
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -47,6 +48,9 @@ test: db browser
 bench: data
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/pages_bench.py
+
+bench-search: data
+	$(BIN)/python bench/search_bench.py
 
 clean: db-stop
 	rm -rf $(VENV) .pgdata staticfiles

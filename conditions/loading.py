@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from . import icd10cm
 from .models import Block, Chapter, Code, Note
+from .search.index import refresh_official_text
 
 Progress = Callable[[str, int, int], None]
 
@@ -146,6 +147,8 @@ def import_tabular(
         for step, (model, keys, columns) in enumerate(TABLES, start=1):
             report("write", step, len(TABLES))
             _merge(cursor, model, keys, columns, rows[model], summary)
+        # Searchable note text and the word list follow the merged notes (only changed rows are written).
+        refresh_official_text(cursor)
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     summary.seconds = time.monotonic() - started
     return summary

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import api, search_views, views
 
 app_name = "conditions"
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("codes/<str:code>", views.code_detail, name="code-no-slash"),
     path("saved/", views.saved, name="saved"),
     path("api/saved-codes", views.saved_codes_api, name="saved-codes-api"),
+    path("search/", search_views.search, name="search"),
+    path("api/autocomplete", search_views.autocomplete_json, name="autocomplete"),
+    path("api/search", api.search, name="api-search"),
+    path("api/codes/<str:code>", api.code_detail, name="api-code"),
 ]

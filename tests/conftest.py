@@ -8,3 +8,4 @@ from django.core.management import call_command
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("import_icd10cm", verbosity=0)
+        call_command("load_synonyms", verbosity=0)

@@ -1,6 +1,7 @@
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
+from .search import SEARCH_CONFIG, SearchWord
 
 __all__ = [
-    "Article", "ArticleQuerySet", "ArticleSource", "Block", "Chapter", "Code", "CodeQuerySet", "Note", "Synonym",
+    "Article", "ArticleQuerySet", "ArticleSource", "Block", "Chapter", "Code", "CodeQuerySet", "Note", "SEARCH_CONFIG", "SearchWord", "Synonym",
 ]

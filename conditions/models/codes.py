@@ -6,10 +6,23 @@ with its dot), so anything editors attach later survives a re-import.
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import F, Func
+from django.db.models import Case, F, Func, Q, Value, When
+from django.db.models.functions import Cast, Length, Replace
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from .search import SEARCH_CONFIG
+
+
+def title_vector():
+    """Stored tsvector of a chapter's or block's title (a generated column reads only its own row)."""
+    return models.GeneratedField(
+        expression=SearchVector("title", config=SEARCH_CONFIG, weight="A"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
 
 class Chapter(models.Model):
@@ -17,6 +30,7 @@ class Chapter(models.Model):
     title = models.TextField(_("title"))
     code_range = models.CharField(_("code range"), max_length=16)
     sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
+    search_vector = title_vector()
 
     class Meta:
         ordering = ["sort_order"]
@@ -36,6 +50,7 @@ class Block(models.Model):
     title = models.TextField(_("title"))
     code_range = models.CharField(_("code range"), max_length=16)
     sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
+    search_vector = title_vector()
 
     class Meta:
         ordering = ["sort_order"]
@@ -77,6 +92,11 @@ class CodeQuerySet(models.QuerySet):
             .values("member")
         )
         return self.filter(code__in=members).order_by("depth")
+    def search(self, query):
+        """Codes matching a search box query, best first (see conditions.search)."""
+        from conditions.search import search_codes  # conditions.search imports the models
+
+        return search_codes(self, query)
 
 
 class Code(models.Model):
@@ -111,6 +131,41 @@ class Code(models.Model):
         blank=True,
         help_text=_("[character, meaning] pairs defined at this level."),
     )
+    inclusion_text = models.TextField(
+        _("inclusion terms"),
+        blank=True,
+        db_default="",
+        editable=False,
+        help_text=_("Inclusion terms of this code and the levels above it, and its includes notes; kept by the import."),
+    )
+    notes_text = models.TextField(
+        _("other notes"), blank=True, db_default="", editable=False, help_text=_("The code's other official notes; kept by the import.")
+    )
+    # Weights: code and title A, inclusion terms B, article C, other notes D.
+    # The code is indexed without its dot: the parser keeps "M61.2" as one
+    # token, and the query side writes codes the same way ("m612").
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector(Replace("code", Value("."), Value("")), "title", config=SEARCH_CONFIG, weight="A")
+            + SearchVector("inclusion_text", config=SEARCH_CONFIG, weight="B")
+            + SearchVector("article_text", config=SEARCH_CONFIG, weight="C")
+            + SearchVector("notes_text", config=SEARCH_CONFIG, weight="D")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    # Search ranks equal matches by generality (short title, high level), lifting billable codes and
+    # codes with a published article; stored so ranking tens of thousands of matches costs no arithmetic.
+    search_prior = models.GeneratedField(
+        expression=(
+            Value(40.0) / (Value(40.0) + Cast(Length("title"), models.FloatField()))
+            * Value(6.0) / (Value(5.0) + Cast("depth", models.FloatField()))
+            * Case(When(billable=True, then=Value(1.1)), default=Value(1.0))
+            * Case(When(has_article=True, then=Value(1.5)), default=Value(1.0))
+        ),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
 
     objects = CodeQuerySet.as_manager()
 
@@ -118,7 +173,16 @@ class Code(models.Model):
         ordering = ["sort_order"]
         verbose_name = _("code")
         verbose_name_plural = _("codes")
-        indexes = [GinIndex(fields=["ancestors"], name="code_ancestors_gin")]
+        indexes = [
+            GinIndex(fields=["ancestors"], name="code_ancestors_gin"),
+            GinIndex(fields=["search_vector"], name="code_search_gin"),
+            # Autocomplete ranks only categories and subcategories: a small index keeps it fast.
+            GinIndex(fields=["search_vector"], name="code_search_top_gin", condition=Q(depth__lte=2)),
+            # Code prefixes ("S72.0" and everything under it) with LIKE, whatever the collation.
+            models.Index(fields=["code"], opclasses=["varchar_pattern_ops"], name="code_prefix"),
+            # Autocomplete lists the codes under a short prefix level by level ("S" -> S00, S01, ...).
+            models.Index(fields=["depth", "sort_order"], name="code_level_order"),
+        ]
 
     def __str__(self):
         return f"{self.code} {self.title}"

@@ -1,0 +1,46 @@
+"""django-filter FilterSets: the search results page's query and filters."""
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Chapter, Code
+from .search import parse_query
+
+
+class CodeSearchFilter(django_filters.FilterSet):
+    """The search box query (ranked through ``CodeQuerySet.search``) narrowed by chapter, billable, article, level."""
+
+    LEVELS = [(1, _("Category")), (2, _("2nd level")), (3, _("3rd level")), (4, _("4th level")), (5, _("5th level"))]
+
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search", widget=forms.HiddenInput)
+    chapter = django_filters.ModelChoiceFilter(
+        label=_("Chapter"), queryset=Chapter.objects.all(), empty_label=_("All chapters"), to_field_name="number"
+    )
+    billable = django_filters.BooleanFilter(
+        label=_("Billable codes only"), method="filter_true", widget=forms.CheckboxInput
+    )
+    has_article = django_filters.BooleanFilter(
+        label=_("With an article"), method="filter_true", widget=forms.CheckboxInput
+    )
+    level = django_filters.ChoiceFilter(label=_("Level"), field_name="depth", choices=LEVELS, empty_label=_("Any level"))
+
+    class Meta:
+        model = Code
+        fields = ["q", "chapter", "billable", "has_article", "level"]
+
+    parsed_query = None
+
+    def filter_search(self, queryset, name, value):
+        self.parsed_query = parse_query(value)
+        return queryset.search(self.parsed_query)
+
+    def filter_true(self, queryset, name, value):
+        # An unticked box means "any", not "only false".
+        return queryset.filter(**{name: True}) if value else queryset
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter besides the query is in use."""
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        return any(data.get(name) not in (None, "", False) for name in self.filters if name != "q")

@@ -1,0 +1,381 @@
+"""Full-text search on the complete code set: query understanding, ranking, pages, API, autocomplete, freshness."""
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from conditions import icd10cm, loading
+from conditions.models import Article, Code, SearchWord, Synonym
+from conditions.search import autocomplete, parse_query, refresh_article_text
+
+pytestmark = pytest.mark.django_db
+
+RELEVANCE = json.loads((Path(__file__).parent / "search_relevance.json").read_text(encoding="utf-8"))
+
+
+def codes(query, n=10):
+    return [c.code for c in Code.objects.search(query)[:n]]
+
+
+def publish(code, *, title="About it", summary="A summary.", body="Body text.", **extra):
+    article = Article.objects.create(
+        code_id=code, title=title, summary=summary, body=body, author="Editor", status=Article.Status.PUBLISHED, **extra
+    )
+    refresh_article_text([code])
+    return article
+
+
+# --- The relevance set --------------------------------------------------------------------------------
+
+
+def test_relevance_set_is_large_and_varied():
+    assert len(RELEVANCE) >= 60
+    kinds = {case["kind"] for case in RELEVANCE}
+    assert {"code", "code prefix", "title", "inclusion term", "partial", "misspelling", "lay term"} <= kinds
+
+
+@pytest.mark.parametrize("case", RELEVANCE, ids=[c["query"] for c in RELEVANCE])
+def test_expected_code_is_in_the_top_five(case):
+    top = codes(case["query"], 5)
+    assert set(case["expected"]) & set(top), f"{case['query']!r}: expected one of {case['expected']}, got {top}"
+
+
+# --- Codes and code prefixes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [("M61.2", "M61.2"), ("m612", "M61.2"), ("M61.2 ", "M61.2"), (" m 61.2", "M61.2"),
+     ("S72.001A", "S72.001A"), ("s72001a", "S72.001A"), ("W21.89XA", "W21.89XA"), ("w2189xa", "W21.89XA")],
+)
+def test_a_code_in_any_form_comes_first(query, code):
+    parsed = parse_query(query)
+    assert parsed.exact_code == code
+    assert codes(query, 1) == [code]
+
+
+def test_a_code_prefix_gives_the_code_and_everything_under_it_in_official_order():
+    m61 = Code.objects.get(code="M61")
+    expected = ["M61", *Code.objects.descendants_of(m61).values_list("code", flat=True)]
+    assert [c.code for c in Code.objects.search("M61")] == expected
+    under = [c.code for c in Code.objects.search("S72.0")]
+    assert under[0] == "S72.0" and all(c.startswith("S72.0") for c in under)
+    assert under == list(Code.objects.filter(code__startswith="S72.0").order_by("sort_order").values_list("code", flat=True))
+
+
+def test_a_code_shaped_query_naming_no_code_suggests_the_nearest_one():
+    parsed = parse_query("M61.99")
+    assert not Code.objects.search(parsed).exists()
+    assert parsed.suggestion == "M61.9"
+
+
+# --- Words -----------------------------------------------------------------------------------------------
+
+
+def test_words_are_stemmed_and_case_and_accent_insensitive():
+    assert codes("ossifications of muscles", 3) == codes("Ossification of muscle", 3)
+    assert "C84.1" in codes("SEZARY", 5) and "C84.1" in codes("Sézary", 5)
+
+
+def test_websearch_syntax_phrase_exclusion_and_or():
+    results = list(Code.objects.search('"fracture of femur" -open')[:50])
+    assert results
+    assert all("open" not in c.title.lower() for c in results)
+    # "of" is a stop word: the phrase is fracture, one word, femur (as PostgreSQL's phrase search has it).
+    assert all("fracture" in c.title.lower() and "femur" in c.title.lower() for c in results[:10])
+    either = set(codes("asthma or copd", 100))
+    assert any(c.startswith("J45") for c in either) and any(c.startswith("J44") for c in either)
+    assert not Code.objects.search("-fracture").exists()  # exclusions alone match nothing, not everything
+
+
+def test_partial_last_word_is_completed():
+    parsed = parse_query("ossifica")
+    assert "ossification" in parsed.tsquery
+    assert any(c.startswith("M61") for c in codes("ossifica", 5))
+
+
+@pytest.mark.parametrize(
+    "query, corrected, expected",
+    [("ossificaton", "ossification", "M61"), ("astma", "asthma", "J45"), ("migrane", "migraine", "G43")],
+)
+def test_misspelt_words_are_corrected_through_the_word_table(query, corrected, expected):
+    parsed = parse_query(query)
+    assert parsed.corrected == corrected
+    assert any(c.startswith(expected) for c in codes(parsed, 5))
+
+
+def test_known_words_are_never_corrected():
+    assert parse_query("elbows").corrected is None
+    assert parse_query("hives").corrected is None  # a starter synonym, not "hiv"
+
+
+def test_the_word_table_holds_the_corpus_words_with_their_stems():
+    word = SearchWord.objects.get(word="ossification")
+    assert word.stem == "ossif" and word.documents > 10
+    assert not SearchWord.objects.filter(word__in=["the", "of"]).exists()
+
+
+def test_lay_terms_from_inclusion_terms():
+    assert codes("tennis elbow", 5)[:4].count("M77.1") == 1
+    assert "J30.1" in codes("hay fever", 3)
+    assert codes("nosebleed", 1) == ["R04.0"]
+
+
+# --- Ranking --------------------------------------------------------------------------------------------
+
+
+def test_ranking_prefers_general_codes_and_exact_titles():
+    assert codes("asthma", 1) == ["J45"]
+    assert codes("Essential (primary) hypertension", 1) == ["I10"]
+    assert codes("hypertension", 1) == ["I10"]
+
+
+def test_equal_matches_stay_in_official_order():
+    results = list(Code.objects.search("lateral epicondylitis")[:50])
+    for a, b in zip(results, results[1:]):
+        if a.score == b.score:
+            assert a.sort_order < b.sort_order
+
+
+def test_a_published_article_lifts_a_code_above_its_equals():
+    before = codes("Other ossification of muscle shoulder", 10)
+    lower = before[-1]
+    publish(lower)
+    after = codes("Other ossification of muscle shoulder", 10)
+    assert after.index(lower) < before.index(lower)
+
+
+# --- Keeping search current -----------------------------------------------------------------------------
+
+
+def test_publishing_and_unpublishing_an_article_is_searchable_at_once():
+    assert not Code.objects.search("quokkalike").exists()
+    article = publish("M61.2", body="The quokkalike stiffening of muscle.")
+    assert codes("quokkalike") == ["M61.2"]
+    assert Code.objects.get(code="M61.2").has_article
+    article.status = Article.Status.DRAFT
+    article.save()
+    refresh_article_text(["M61.2"])
+    assert not Code.objects.search("quokkalike").exists()
+    assert not Code.objects.get(code="M61.2").has_article
+
+
+def test_a_scheduled_article_is_not_searchable_before_its_time():
+    publish("M61.2", body="Wombatish stiffness.", publish_at=timezone.now() + timedelta(days=1))
+    assert not Code.objects.search("wombatish").exists()
+    assert refresh_article_text() == 0  # refreshing everything changes nothing either
+    Article.objects.filter(code_id="M61.2").update(publish_at=timezone.now() - timedelta(minutes=1))
+    call_command("refresh_article_search", verbosity=0)  # what a scheduler runs
+    assert codes("wombatish") == ["M61.2"]
+
+
+def test_synonym_edits_apply_to_the_next_search():
+    assert not Code.objects.search("funny bone").exists()
+    synonym = Synonym.objects.create(term="funny bone", meaning="ulnar nerve")
+    assert any("ulnar nerve" in Code.objects.get(code=c).title.lower() for c in codes("funny bone", 3))
+    synonym.meaning, synonym.code_id = "", "S54.00XA"
+    synonym.save()
+    assert codes("funny bone", 1) == ["S54.00XA"]
+    synonym.delete()
+    assert not Code.objects.search("funny bone").exists()
+
+
+def test_the_starter_synonyms_load_idempotently():
+    count = Synonym.objects.count()
+    assert count >= 60
+    Synonym.objects.filter(term="heart attack").update(meaning="cardiac infarction")
+    call_command("load_synonyms", verbosity=0)
+    assert Synonym.objects.count() == count
+    assert Synonym.objects.get(term="heart attack").meaning == "cardiac infarction"  # editors' edits survive
+
+
+def test_inclusion_terms_are_inherited_and_an_import_refreshes_them(tmp_path):
+    assert "Tennis elbow" in Code.objects.get(code="M77.11").inclusion_text
+    source = icd10cm.default_tabular_path().read_text(encoding="utf-8")
+    newer = tmp_path / "newer.xml"
+    newer.write_text(source.replace("<note>Tennis elbow</note>", "<note>Zyzzyva elbow</note>", 1), encoding="utf-8")
+    loading.import_tabular(newer, code_list=icd10cm.default_code_list_path())
+    assert codes("zyzzyva", 1) == ["M77.1"]
+    assert SearchWord.objects.filter(word="zyzzyva").exists()
+    assert not Code.objects.filter(inclusion_text__contains="Tennis elbow").exists()
+
+
+# --- Hostile input --------------------------------------------------------------------------------------
+
+HOSTILE = [
+    "a & | !b:*", "'", '"', "\\", "!!!", "()", "<->", "...,;:", "a" * 10_000, "heart\x00attack", "\x00",
+    "😀 🦴", "'; DROP TABLE conditions_code; --", "%", "_", "‮evil", "or or or", "-", '-"a b"', "fracture:*A",
+    " ".join(["fracture"] * 500), "M61.2' OR '1'='1", "<script>alert(1)</script>",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_input_is_answered_without_error(client, query):
+    page = client.get("/search/", {"q": query})
+    assert page.status_code in (200, 302)
+    assert "<script>alert(1)</script>" not in page.content.decode()
+    for url in ("/api/search", "/api/autocomplete"):
+        response = client.get(url, {"q": query})
+        assert response.status_code == 200
+        assert isinstance(response.json()["results"], list)
+    assert Code.objects.count() == 98186
+
+
+def test_query_length_is_capped():
+    parsed = parse_query("fracture " * 1000)
+    assert len(parsed.text) <= 200
+    assert parsed.tsquery.count("fracture") <= 12
+
+
+# --- Results page ---------------------------------------------------------------------------------------
+
+
+def test_results_page_lists_ranked_codes_with_highlighted_snippets(client):
+    html = client.get("/search/", {"q": "tennis elbow"}).content.decode()
+    assert "4 codes found" in html
+    assert html.index("/codes/M77.1") > 0
+    assert "<mark>Tennis</mark> <mark>elbow</mark>" in html  # the inclusion term snippet
+    assert "<mark>elbow</mark>" in html  # in the titles of the children
+    assert "Chapter 13: Diseases of the musculoskeletal system" in html
+    assert 'class="badge">Billable' in html
+
+
+def test_snippets_are_escaped_before_marking(client):
+    publish("M61.2", title="<script>alert('x')</script> Dosing", body="dose > 2 mg <b>kangarooish</b> & more")
+    html = client.get("/search/", {"q": "kangarooish"}).content.decode()
+    snippet = html.split('class="snippet">')[1].split("</p>")[0]
+    assert "<script>alert" not in html and "<b>" not in snippet  # ts_headline drops tags; the rest is escaped
+    assert re.search(r"dose &gt; 2 mg\s+<mark>kangarooish</mark>\s+&amp; more", snippet)
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_results_page_paginates(client):
+    first = client.get("/search/", {"q": "fracture"}).content.decode()
+    second = client.get("/search/", {"q": "fracture", "page": 2}).content.decode()
+    assert 'rel="next"' in first and "page=2" in first
+    assert 'start="21"' in second
+    assert client.get("/search/", {"q": "fracture", "page": "x9"}).status_code == 200
+
+
+def test_filters(client):
+    def listed(**params):
+        html = client.get("/search/", {"q": "fracture", **params}).content.decode()
+        return re.findall(r'<li class="search-result">\s*<a href="/codes/([^/]+)/"', html)
+
+    assert len(listed()) == 20
+    chapter = listed(chapter="13")
+    assert chapter and all(Code.objects.get(code=c).chapter_id == "13" for c in chapter)
+    billable = listed(billable="on")
+    assert billable and all(Code.objects.get(code=c).billable for c in billable)
+    categories = listed(level="1")
+    assert categories and all(Code.objects.get(code=c).depth == 1 for c in categories)
+    publish("S42.0")
+    assert listed(has_article="on") == ["S42.0"]
+    assert client.get("/search/", {"q": "fracture", "chapter": "99"}).status_code == 400
+
+
+def test_did_you_mean(client):
+    html = client.get("/search/", {"q": "diabetis type 2"}).content.decode()
+    assert "Did you mean" in html and "?q=diabetic%20type%202" in html
+    html = client.get("/search/", {"q": "qwxzvkj"}).content.decode()
+    assert "No codes match" in html
+    html = client.get("/search/", {"q": "M61.99"}).content.decode()
+    assert "Did you mean" in html and "M61.9" in html
+
+
+def test_an_exact_code_redirects_to_its_page(client):
+    response = client.get("/search/", {"q": "m612"})
+    assert response.status_code == 302 and response["Location"] == "/codes/M61.2/"
+    assert client.get("/search/", {"q": "M61", "billable": "on"}).status_code == 200
+
+
+def test_empty_query_page(client):
+    response = client.get("/search/")
+    assert response.status_code == 200 and "Type a code" in response.content.decode()
+
+
+def test_results_page_query_count(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        assert client.get("/search/", {"q": "heart attack"}).status_code == 200
+
+
+# --- JSON API -------------------------------------------------------------------------------------------
+
+
+def test_api_search_shape(client):
+    data = client.get("/api/search", {"q": "tennis elbow", "limit": 2}).json()
+    assert data["query"] == "tennis elbow" and data["count"] == 4
+    assert len(data["results"]) == 2
+    assert set(data["results"][0]) == {"code", "title", "billable", "chapter", "url"}
+    first = client.get("/api/search", {"q": "m612"}).json()["results"][0]
+    assert first == {"code": "M61.2", "title": "Paralytic calcification and ossification of muscle", "billable": False,
+                     "chapter": "13", "url": "/codes/M61.2/"}
+    assert len(client.get("/api/search", {"q": "fracture"}).json()["results"]) == 10
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "x", "limit": "0"}, {"q": "x", "limit": "101"}, {"q": "x", "limit": "ten"}])
+def test_api_search_bad_parameters_give_400_json(client, params):
+    response = client.get("/api/search", params)
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_api_code(client):
+    data = client.get("/api/codes/m612").json()
+    assert data["code"] == "M61.2" and data["billable"] is False
+    assert [p["code"] for p in data["parents"]] == ["M61"]
+    assert [c["code"] for c in data["children"]][:2] == ["M61.20", "M61.21"]
+    assert data["notes"]["inclusion_term"] == ["Myositis ossificans associated with quadriplegia or paraplegia"]
+    assert data["article"] is None and data["chapter"]["number"] == "13"
+    publish("M61.2", title="Paralytic ossification", summary="Bone forms in muscle after paralysis.")
+    assert client.get("/api/codes/M61.2").json()["article"] == {
+        "title": "Paralytic ossification", "summary": "Bone forms in muscle after paralysis."
+    }
+
+
+@pytest.mark.parametrize("code", ["ZZZ", "M61.99", "x" * 300, "%00"])
+def test_api_unknown_code_gives_404_json(client, code):
+    response = client.get(f"/api/codes/{code}")
+    assert response.status_code == 404 and "error" in response.json()
+
+
+# --- Autocomplete ---------------------------------------------------------------------------------------
+
+
+def test_autocomplete_from_the_first_characters_of_a_code(client):
+    assert [c["code"] for c in client.get("/api/autocomplete", {"q": "m"}).json()["results"]][:3] == ["M00", "M01", "M02"]
+    assert [c["code"] for c in client.get("/api/autocomplete", {"q": "M6"}).json()["results"]][:2] == ["M60", "M61"]
+    assert [c.code for c in autocomplete("m612")][:2] == ["M61.2", "M61.20"]
+
+
+def test_autocomplete_words_with_a_partial_last_word(client):
+    assert "M77.1" in [c["code"] for c in client.get("/api/autocomplete", {"q": "tennis el"}).json()["results"]]
+    assert any(c.code.startswith("M61") for c in autocomplete("ossifica"))
+    assert autocomplete("") == [] and autocomplete("   ") == []
+    result = client.get("/api/autocomplete", {"q": "nosebl"}).json()["results"][0]
+    assert result == {"code": "R04.0", "title": "Epistaxis", "billable": True, "url": "/codes/R04.0/"}
+
+
+def test_header_form_works_without_javascript(client):
+    html = client.get("/").content.decode()
+    assert 'action="/search/"' in html and 'id="site-q"' in html and 'name="q"' in html
+    assert "js/autocomplete.js" in html
+
+
+def test_chapters_and_blocks_are_searchable(client):
+    html = client.get("/search/", {"q": "neoplasms"}).content.decode()
+    assert "Chapters and blocks" in html and 'href="/chapters/2/"' in html
+
+
+def test_search_index_is_a_stored_generated_column():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT is_generated FROM information_schema.columns "
+            "WHERE table_name = 'conditions_code' AND column_name = 'search_vector'"
+        )
+        assert cursor.fetchone()[0] == "ALWAYS"
