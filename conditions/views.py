@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from .icd10cm import canonical_code
-from .models import Block, Chapter, Code, Note
+from .models import Article, Block, Chapter, Code, Note
 
 
 def home(request):
@@ -45,5 +45,7 @@ def code_detail(request, code):
             "ancestors": Code.objects.ancestors_of(code),
             "children": code.children.all(),
             "notes": Note.objects.filter(owner_type=Note.Owner.CODE, owner=code.code),
+            # Issue 5 (editor), superseded by issue 3's page builder at merge.
+            "article": Article.objects.published().filter(code_id=code.code).first(),
         },
     )

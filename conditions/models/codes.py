@@ -5,8 +5,9 @@ with its dot), so anything editors attach later survives a re-import.
 """
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -98,7 +99,13 @@ class Code(models.Model):
         ordering = ["sort_order"]
         verbose_name = _("code")
         verbose_name_plural = _("codes")
-        indexes = [GinIndex(fields=["ancestors"], name="code_ancestors_gin")]
+        indexes = [
+            GinIndex(fields=["ancestors"], name="code_ancestors_gin"),
+            # The admin's code search (`^code`, `title`) runs UPPER(..) LIKE 'X%' and
+            # LIKE '%X%': these two indexes answer it over the whole code set.
+            models.Index(OpClass(Upper("code"), name="text_pattern_ops"), name="code_upper_code_prefix"),
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="code_upper_title_trgm"),
+        ]
 
     def __str__(self):
         return f"{self.code} {self.title}"

@@ -1,0 +1,197 @@
+"""Every write to an article: save, submit, publish, unpublish, archive, revert.
+
+Each service checks the user's permission, runs in one transaction, renders
+and sanitizes the body, leaves a revision (django-simple-history) naming the
+user, and refreshes the searchable article text on the code row, so the
+public page and search change together. Status moves only through the
+workflow services; `article_save` never changes it.
+"""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .images import CleanedImage, clean_illustration, phone_variant
+from .markdown import html_to_text, render_markdown
+from .models import Article, ArticleSource, Code
+
+Status = Article.Status
+
+# What a revert restores: the content, never the workflow state or the code.
+REVERTIBLE_FIELDS = [
+    "title", "summary", "body", "illustration", "illustration_small", "illustration_width",
+    "illustration_height", "illustration_alt", "illustration_caption", "illustration_credit",
+    "author", "medical_reviewer", "last_reviewed",
+]
+SOURCE_FIELDS = ["position", "title", "url"]
+
+
+class WorkflowError(ValidationError):
+    """The article is not in a state the requested step starts from."""
+
+
+def _require(user, permission: str) -> None:
+    if not user.has_perm(f"conditions.{permission}"):
+        raise PermissionDenied(_("You may not do this."))
+
+
+def _record(article: Article, user, reason: str) -> None:
+    article._history_user = user
+    article._change_reason = reason
+    article.save()
+
+
+def refresh_code_article_text(*, code: Code | str, now: datetime | None = None) -> None:
+    """Copy the code's visible article (title, summary, body text) onto the code row for search."""
+    code_id = code.pk if isinstance(code, Code) else code
+    article = Article.objects.published(now).filter(code_id=code_id).first()
+    text = " ".join([article.title, article.summary, html_to_text(article.body_html)]) if article else ""
+    Code.objects.filter(pk=code_id).update(article_text=text, has_article=article is not None)
+
+
+def refresh_scheduled_articles(*, now: datetime | None = None) -> int:
+    """Bring search up to date with articles whose publish time has come since they were published.
+
+    Run it every few minutes (`manage.py publish_scheduled`); the public page needs
+    no help, it checks the publish time itself.
+    """
+    due = Article.objects.published(now).filter(publish_at__isnull=False, code__has_article=False)
+    with transaction.atomic():
+        codes = list(due.values_list("code_id", flat=True))
+        for code_id in codes:
+            refresh_code_article_text(code=code_id, now=now)
+    return len(codes)
+
+
+def _prepare_illustration(article: Article) -> None:
+    file = article.illustration
+    if not file or file._committed:
+        return
+    cleaned = file.file if isinstance(file.file, CleanedImage) else clean_illustration(file.file)
+    article.illustration = cleaned
+    small = phone_variant(cleaned)
+    article.illustration_small = small if small is not None else None
+
+
+@transaction.atomic
+def article_save(*, article: Article, user, reason: str = "") -> Article:
+    """Create or edit an article's content: editors change drafts, publishers any article."""
+    if article._state.adding:
+        _require(user, "add_article")
+        article.status = Status.DRAFT
+        article.created_by = user
+        previous_code = None
+        if not user.has_perm("conditions.publish_article"):
+            article.publish_at = None
+    else:
+        _require(user, "change_article")
+        current = Article.objects.select_for_update().get(pk=article.pk)
+        if current.status != Status.DRAFT:
+            _require(user, "publish_article")
+        # The workflow services own the status, and publishers the publish time.
+        article.status = current.status
+        if not user.has_perm("conditions.publish_article"):
+            article.publish_at = current.publish_at
+        previous_code = current.code_id
+    article.body_html = render_markdown(article.body)
+    _prepare_illustration(article)
+    _record(article, user, reason or _("Edited"))
+    for code_id in {article.code_id, previous_code} - {None}:
+        refresh_code_article_text(code=code_id)
+    return article
+
+
+def _transition(article: Article, user, *, permission: str, allowed_from: set, to: str, reason: str) -> Article:
+    _require(user, permission)
+    current = Article.objects.select_for_update().get(pk=article.pk)
+    if current.status not in allowed_from:
+        raise WorkflowError(
+            _("“%(title)s” is %(status)s and cannot be %(step)s.")
+            % {"title": current.title, "status": current.get_status_display().lower(), "step": reason.lower()},
+            code="invalid_transition",
+        )
+    current.status = to
+    current.body_html = render_markdown(current.body)
+    _record(current, user, reason)
+    refresh_code_article_text(code=current.code_id)
+    article.refresh_from_db()
+    return article
+
+
+@transaction.atomic
+def article_submit(*, article: Article, user) -> Article:
+    """An editor hands a draft to the publishers."""
+    return _transition(
+        article, user, permission="submit_article", allowed_from={Status.DRAFT}, to=Status.IN_REVIEW,
+        reason=_("Submitted for review"),
+    )
+
+
+@transaction.atomic
+def article_publish(*, article: Article, user, publish_at: datetime | None = None) -> Article:
+    """Publish now, or at `publish_at` (the article stays hidden until then)."""
+    if publish_at is not None:
+        _require(user, "publish_article")
+        Article.objects.filter(pk=article.pk).update(publish_at=publish_at)
+    return _transition(
+        article, user, permission="publish_article", allowed_from={Status.DRAFT, Status.IN_REVIEW, Status.ARCHIVED},
+        to=Status.PUBLISHED, reason=_("Published"),
+    )
+
+
+@transaction.atomic
+def article_unpublish(*, article: Article, user) -> Article:
+    """Take a published article off the site and back to draft, so editors can work on it."""
+    return _transition(
+        article, user, permission="publish_article", allowed_from={Status.PUBLISHED}, to=Status.DRAFT,
+        reason=_("Unpublished"),
+    )
+
+
+@transaction.atomic
+def article_archive(*, article: Article, user) -> Article:
+    """Retire an article: hidden from the public, kept with its history."""
+    return _transition(
+        article, user, permission="publish_article",
+        allowed_from={Status.DRAFT, Status.IN_REVIEW, Status.PUBLISHED}, to=Status.ARCHIVED, reason=_("Archived"),
+    )
+
+
+def sources_at_revision(*, article: Article, history_id: int) -> list[ArticleSource]:
+    """The article's sources as they stood with this revision.
+
+    The admin saves the sources just after the article, so the state that
+    belongs to a revision is the one just before the article's next revision.
+    """
+    record = article.history.get(history_id=history_id)
+    later = article.history.filter(history_date__gt=record.history_date).order_by("history_date").first()
+    moment = later.history_date - timedelta(microseconds=1) if later else timezone.now()
+    return sorted(
+        ArticleSource.history.as_of(moment).filter(article_id=article.pk), key=lambda s: (s.position, s.pk)
+    )
+
+
+@transaction.atomic
+def article_revert(*, article: Article, user, history_id: int) -> Article:
+    """Bring back the content and sources of an earlier revision, as a new revision."""
+    record = article.history.get(history_id=history_id)
+    sources = sources_at_revision(article=article, history_id=history_id)
+    for field in REVERTIBLE_FIELDS:
+        setattr(article, field, getattr(record, field))
+    article_save(
+        article=article, user=user,
+        reason=_("Reverted to the revision of %(date)s")
+        % {"date": f"{timezone.localtime(record.history_date):%Y-%m-%d %H:%M:%S}"},
+    )
+    # A handful of rows, saved one by one so that each change is in the sources' history too.
+    for source in article.sources.all():
+        source._history_user = user
+        source.delete()
+    for source in sources:
+        restored = ArticleSource(article=article, **{field: getattr(source, field) for field in SOURCE_FIELDS})
+        restored._history_user = user
+        restored.save()
+    return article
