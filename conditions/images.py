@@ -6,6 +6,7 @@ XMP, ICC and text chunks by re-encoding, and stored under a random name.
 """
 
 import uuid
+import warnings
 from io import BytesIO
 from pathlib import Path
 
@@ -78,14 +79,18 @@ def bundled_illustration(path: Path) -> CleanedImage:
 
 def _open(data: bytes) -> Image.Image:
     invalid = ValidationError(_("Upload a valid PNG, JPEG, GIF or WebP image."), code="invalid_image")
+    too_many_pixels = ValidationError(
+        _("The image has more than %(mp)s million pixels.") % {"mp": settings.ILLUSTRATION_MAX_PIXELS // 1_000_000},
+        code="too_many_pixels",
+    )
     try:
-        image = Image.open(BytesIO(data))
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning is redundant: the pixel limit below is lower.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(BytesIO(data))
         # The header is enough to refuse a decompression bomb before decoding any pixel.
         if image.width * image.height > settings.ILLUSTRATION_MAX_PIXELS:
-            raise ValidationError(
-                _("The image has more than %(mp)s million pixels.") % {"mp": settings.ILLUSTRATION_MAX_PIXELS // 1_000_000},
-                code="too_many_pixels",
-            )
+            raise too_many_pixels
         if image.format not in OUTPUT_FORMATS:
             raise invalid
         image.verify()
@@ -94,7 +99,9 @@ def _open(data: bytes) -> Image.Image:
         image.load()
     except ValidationError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError):
+    except Image.DecompressionBombError:
+        raise too_many_pixels
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise invalid
     return image
 
