@@ -32,6 +32,7 @@ data: migrate
 	$(BIN)/python manage.py import_icd10cm --if-empty
 
 run: data
+	$(BIN)/python manage.py load_sample_content
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: db
