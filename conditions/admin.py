@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import path, re_path, reverse
 from django.utils import timezone
@@ -136,6 +137,7 @@ class IllustrationFilter(admin.SimpleListFilter):
 class ArticleSourceInline(admin.TabularInline):
     model = ArticleSource
     fields = ("position", "title", "url")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     ordering = ("position", "id")
     extra = 1
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .markdown import render_markdown
-from .models import Article
+from .models import Article, Code
 from .preview import public_code_context
 
 # Workflow steps: name -> (service, permission, statuses it starts from, button label).
@@ -59,7 +59,12 @@ def article_preview(request, object_id):
     """The public code page as it will look with this version of the article, whatever its status."""
     article = _article(request, object_id)
     article.body_html = render_markdown(article.body)
-    response = TemplateResponse(request, "conditions/code.html", public_code_context(request, article))
+    try:
+        context = public_code_context(request, article)
+    except Code.DoesNotExist:
+        # The article outlived its code (a release retired it): there is no page to preview.
+        raise Http404(_("The code %(code)s is not in the current release.") % {"code": article.code_id})
+    response = TemplateResponse(request, "conditions/code.html", context)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "private, no-store"
     return response

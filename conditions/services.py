@@ -79,7 +79,8 @@ def _prepare_illustration(article: Article) -> None:
 @transaction.atomic
 def article_save(*, article: Article, user, reason: str = "") -> Article:
     """Create or edit an article's content: editors change drafts, publishers any article."""
-    if article._state.adding:
+    is_new = article._state.adding
+    if is_new:
         _require(user, "add_article")
         article.status = Status.DRAFT
         article.created_by = user
@@ -98,7 +99,7 @@ def article_save(*, article: Article, user, reason: str = "") -> Article:
         previous_code = current.code_id
     article.body_html = render_markdown(article.body)
     _prepare_illustration(article)
-    _record(article, user, reason or _("Edited"))
+    _record(article, user, reason or (_("Created") if is_new else _("Edited")))
     for code_id in {article.code_id, previous_code} - {None}:
         refresh_code_article_text(code=code_id)
     return article

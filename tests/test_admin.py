@@ -85,7 +85,9 @@ def test_the_workflow_end_to_end(client, editor, publisher, media_root):
     assert response.status_code == 302, response.content.decode()[:3000]
     assert "Extra bone after paralysis, edited" in public_page(client)
 
-    # Compare the first and the latest revision, then revert to the first.
+    # The history lists who changed what; compare the first and the latest revision, then revert to the first.
+    history = client.get(reverse("admin:conditions_article_history", args=[article.pk])).content.decode()
+    assert "eddie" in history and "pat" in history and "Submitted for review" in history
     first = article.history.earliest("history_date")
     compare = client.get(reverse("admin:conditions_article_compare", args=[article.pk]), {"old": first.history_id})
     assert compare.status_code == 200
@@ -278,3 +280,14 @@ class TestSpeedOverAllCodes:
             response = client.get(reverse("admin:conditions_article_changelist"), {"q": "I10"})
         html = response.content.decode()
         assert "High blood pressure (essential hypertension)" in html and "Migraine" not in html
+
+
+def test_preview_of_an_article_whose_code_was_retired_is_a_404(client, publisher):
+    from conditions import services
+
+    article = services.article_save(
+        article=Article(code_id="A99.99", title="Orphan", summary="s", body="b", author="a"), user=publisher
+    )
+    client.force_login(publisher)
+    assert client.get(reverse("admin:conditions_article_preview", args=[article.pk])).status_code == 404
+    assert client.get(reverse("admin:conditions_article_compare", args=[article.pk]), {"old": "x", "new": "'"}).status_code == 200

@@ -34,7 +34,7 @@ def test_save_renders_and_sanitizes_the_body_and_records_who(editor):
     assert article.status == Status.DRAFT and article.created_by == editor
     assert "<ol>" in article.body_html and "<script>" not in article.body_html
     revision = article.history.get()
-    assert revision.history_user == editor and revision.history_change_reason == "Edited"
+    assert revision.history_user == editor and revision.history_change_reason == "Created"
 
 
 def test_the_whole_workflow_keeps_search_text_current(editor, publisher):
@@ -63,7 +63,7 @@ def test_the_whole_workflow_keeps_search_text_current(editor, publisher):
     services.article_archive(article=article, user=publisher)
     assert article.status == Status.ARCHIVED and not code_row().has_article
     reasons = list(article.history.order_by("history_date").values_list("history_change_reason", flat=True))
-    assert reasons == ["Edited", "Submitted for review", "Published", "Edited", "Unpublished", "Published", "Archived"]
+    assert reasons == ["Created", "Submitted for review", "Published", "Edited", "Unpublished", "Published", "Archived"]
 
 
 def test_moving_an_article_to_another_code_clears_the_old_codes_text(publisher):
