@@ -52,7 +52,7 @@ def steps_for(user, article):
 def _article(request, object_id, permission="view_article"):
     if not request.user.has_perm(f"conditions.{permission}"):
         raise PermissionDenied
-    return get_object_or_404(Article.objects.select_related("code"), pk=object_id)
+    return get_object_or_404(Article, pk=object_id)
 
 
 def article_preview(request, object_id):
