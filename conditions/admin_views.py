@@ -103,6 +103,15 @@ def _choose(revisions, value, default):
     return next((r for r in revisions if r.history_id == wanted), default)
 
 
+def _shown(record, field):
+    """A revision's value of a field as an editor reads it: the code string, a status label."""
+    if field == "code":
+        return record.code_id
+    if field == "status":
+        return Article.Status(record.status).label
+    return getattr(record, field)
+
+
 def article_compare(request, object_id):
     """Two revisions side by side: which fields changed, a line diff of the text, the sources."""
     article = _article(request, object_id)
@@ -115,9 +124,7 @@ def article_compare(request, object_id):
     old = _choose(revisions, request.GET.get("old"), revisions[1] if len(revisions) > 1 else revisions[0])
     changes = []
     for field in COMPARED_FIELDS:
-        before, after = getattr(old, f"{field}_id" if field == "code" else field), getattr(
-            new, f"{field}_id" if field == "code" else field
-        )
+        before, after = (_shown(record, field) for record in (old, new))
         if before == after:
             continue
         lines = list(difflib.ndiff(str(before or "").splitlines(), str(after or "").splitlines()))
