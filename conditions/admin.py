@@ -197,6 +197,13 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         services.article_save(article=obj, user=request.user)
 
+    def delete_model(self, request, obj):
+        services.article_delete(article=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for article in queryset:
+            services.article_delete(article=article, user=request.user)
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [

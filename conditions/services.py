@@ -161,6 +161,16 @@ def article_archive(*, article: Article, user) -> Article:
     )
 
 
+@transaction.atomic
+def article_delete(*, article: Article, user) -> None:
+    """Delete an article for good (superusers only, by default); its history stays."""
+    _require(user, "delete_article")
+    code_id = article.code_id
+    article._history_user = user
+    article.delete()
+    refresh_code_article_text(code=code_id)
+
+
 def sources_at_revision(*, article: Article, history_id: int) -> list[ArticleSource]:
     """The article's sources as they stood with this revision.
 
