@@ -175,9 +175,10 @@ def test_revert_restores_content_and_sources_as_a_new_revision(publisher):
 
 def test_only_superusers_delete_and_search_forgets_the_article(publisher, admin_user):
     article = draft(publisher)
+    article_id = article.pk
     services.article_publish(article=article, user=publisher)
     with pytest.raises(PermissionDenied):
         services.article_delete(article=article, user=publisher)
     services.article_delete(article=article, user=admin_user)
     assert not Article.objects.exists() and not code_row().has_article and code_row().article_text == ""
-    assert article.history.model.objects.filter(id=article.pk, history_type="-").exists()
+    assert article.history.model.objects.filter(id=article_id, history_type="-").exists()
