@@ -40,6 +40,7 @@ test: db
 
 bench: data
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/admin_bench.py
 
 clean: db-stop
 	rm -rf $(VENV) .pgdata staticfiles
