@@ -9,6 +9,7 @@ workflow services; `article_save` never changes it.
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -33,12 +34,12 @@ class WorkflowError(ValidationError):
     """The article is not in a state the requested step starts from."""
 
 
-def _require(user, permission: str) -> None:
+def _require(user: AbstractUser, permission: str) -> None:
     if not user.has_perm(f"conditions.{permission}"):
         raise PermissionDenied(_("You may not do this."))
 
 
-def _record(article: Article, user, reason: str) -> None:
+def _record(article: Article, user: AbstractUser, reason: str) -> None:
     article._history_user = user
     article._change_reason = reason
     article.save()
@@ -77,7 +78,7 @@ def _prepare_illustration(article: Article) -> None:
 
 
 @transaction.atomic
-def article_save(*, article: Article, user, reason: str = "") -> Article:
+def article_save(*, article: Article, user: AbstractUser, reason: str = "") -> Article:
     """Create or edit an article's content: editors change drafts, publishers any article."""
     is_new = article._state.adding
     if is_new:
@@ -105,7 +106,7 @@ def article_save(*, article: Article, user, reason: str = "") -> Article:
     return article
 
 
-def _transition(article: Article, user, *, permission: str, allowed_from: set, to: str, reason: str) -> Article:
+def _transition(article: Article, user: AbstractUser, *, permission: str, allowed_from: set, to: str, reason: str) -> Article:
     _require(user, permission)
     current = Article.objects.select_for_update().get(pk=article.pk)
     if current.status not in allowed_from:
@@ -123,7 +124,7 @@ def _transition(article: Article, user, *, permission: str, allowed_from: set, t
 
 
 @transaction.atomic
-def article_submit(*, article: Article, user) -> Article:
+def article_submit(*, article: Article, user: AbstractUser) -> Article:
     """An editor hands a draft to the publishers."""
     return _transition(
         article, user, permission="submit_article", allowed_from={Status.DRAFT}, to=Status.IN_REVIEW,
@@ -132,7 +133,7 @@ def article_submit(*, article: Article, user) -> Article:
 
 
 @transaction.atomic
-def article_publish(*, article: Article, user, publish_at: datetime | None = None) -> Article:
+def article_publish(*, article: Article, user: AbstractUser, publish_at: datetime | None = None) -> Article:
     """Publish now, or at `publish_at` (the article stays hidden until then)."""
     if publish_at is not None:
         _require(user, "publish_article")
@@ -144,7 +145,7 @@ def article_publish(*, article: Article, user, publish_at: datetime | None = Non
 
 
 @transaction.atomic
-def article_unpublish(*, article: Article, user) -> Article:
+def article_unpublish(*, article: Article, user: AbstractUser) -> Article:
     """Take a published article off the site and back to draft, so editors can work on it."""
     return _transition(
         article, user, permission="publish_article", allowed_from={Status.PUBLISHED}, to=Status.DRAFT,
@@ -153,7 +154,7 @@ def article_unpublish(*, article: Article, user) -> Article:
 
 
 @transaction.atomic
-def article_archive(*, article: Article, user) -> Article:
+def article_archive(*, article: Article, user: AbstractUser) -> Article:
     """Retire an article: hidden from the public, kept with its history."""
     return _transition(
         article, user, permission="publish_article",
@@ -162,7 +163,7 @@ def article_archive(*, article: Article, user) -> Article:
 
 
 @transaction.atomic
-def article_delete(*, article: Article, user) -> None:
+def article_delete(*, article: Article, user: AbstractUser) -> None:
     """Delete an article for good (superusers only, by default); its history stays."""
     _require(user, "delete_article")
     code_id = article.code_id
@@ -186,7 +187,7 @@ def sources_at_revision(*, article: Article, history_id: int) -> list[ArticleSou
 
 
 @transaction.atomic
-def article_revert(*, article: Article, user, history_id: int) -> Article:
+def article_revert(*, article: Article, user: AbstractUser, history_id: int) -> Article:
     """Bring back the content and sources of an earlier revision, as a new revision."""
     record = article.history.get(history_id=history_id)
     sources = sources_at_revision(article=article, history_id=history_id)

@@ -291,3 +291,58 @@ def test_preview_of_an_article_whose_code_was_retired_is_a_404(client, publisher
     client.force_login(publisher)
     assert client.get(reverse("admin:conditions_article_preview", args=[article.pk])).status_code == 404
     assert client.get(reverse("admin:conditions_article_compare", args=[article.pk]), {"old": "x", "new": "'"}).status_code == 200
+
+
+def test_the_groups_hold_exactly_these_permissions(db):
+    from django.contrib.auth.models import Group
+
+    editor = {
+        "view_chapter", "view_block", "view_code", "view_note",
+        "view_article", "add_article", "change_article", "submit_article",
+        "view_articlesource", "add_articlesource", "change_articlesource", "delete_articlesource",
+        "view_historicalarticle", "view_historicalarticlesource",
+        "view_synonym", "add_synonym", "change_synonym", "delete_synonym", "view_historicalsynonym",
+    }
+    for name, expected in [("Editor", editor), ("Publisher", editor | {"publish_article"})]:
+        granted = set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
+        assert granted == expected, name
+
+
+def test_editors_cannot_delete_articles(client, editor):
+    client.force_login(editor)
+    client.post(ADD_URL, article_form())
+    article = Article.objects.get()
+    assert client.post(reverse("admin:conditions_article_delete", args=[article.pk]), {"post": "yes"}).status_code == 403
+    assert Article.objects.exists()
+
+
+def test_article_list_filters(client, publisher):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conditions import services
+
+    today = timezone.localdate()
+    for code, reviewed in [("I10", today - timedelta(days=400)), ("E11.9", today - timedelta(days=30)), ("J45.909", None)]:
+        services.article_save(
+            article=Article(code_id=code, title=f"About {code}", summary="s", body="b", author="a", last_reviewed=reviewed,
+                            medical_reviewer="Dr Who" if code == "I10" else "Dr No"),
+            user=publisher,
+        )
+    client.force_login(publisher)
+    changelist = reverse("admin:conditions_article_changelist")
+
+    def listed(**params):
+        html = client.get(changelist, params).content.decode()
+        return {code for code in ("I10", "E11.9", "J45.909") if f"About {code}" in html}
+
+    assert listed() == {"I10", "E11.9", "J45.909"}
+    assert listed(review="overdue") == {"I10", "J45.909"}
+    assert listed(review="current") == {"E11.9"}
+    assert listed(illustration="none") == {"I10", "E11.9", "J45.909"}
+    assert listed(illustration="yes") == set()
+    assert listed(chapter="4") == {"E11.9"}
+    assert listed(medical_reviewer="Dr Who") == {"I10"}
+    assert listed(status__exact="draft") == {"I10", "E11.9", "J45.909"}
+    assert listed(q="E11") == {"E11.9"} and listed(q="about j45") == {"J45.909"}
