@@ -9,6 +9,7 @@ import uuid
 import warnings
 from io import BytesIO
 from pathlib import Path
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +26,11 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "sample_content"
 
 
 class CleanedImage(ContentFile):
-    """Image bytes this module produced: safe to store as they are."""
+    """Image bytes this module produced: safe to store as they are; width and height when known."""
+
+    def __init__(self, content, name=None, size=(None, None)):
+        super().__init__(content, name=name)
+        self.image_width, self.image_height = size
 
 
 def illustration_path(instance, filename):
@@ -49,7 +54,7 @@ def clean_illustration(upload) -> CleanedImage:
     written_format, suffix = OUTPUT_FORMATS[image.format]
     image = _prepare(image, written_format)
     image.thumbnail((DESKTOP_WIDTH, DESKTOP_WIDTH * 4))
-    return CleanedImage(_encode(image, written_format), name=f"illustration{suffix}")
+    return CleanedImage(_encode(image, written_format), name=f"illustration{suffix}", size=image.size)
 
 
 def phone_variant(cleaned: CleanedImage) -> CleanedImage | None:
@@ -63,7 +68,9 @@ def phone_variant(cleaned: CleanedImage) -> CleanedImage | None:
         written_format = image.format
         image.load()
         image.thumbnail((PHONE_WIDTH, PHONE_WIDTH * 4))
-        return CleanedImage(_encode(image, written_format), name=f"illustration-{PHONE_WIDTH}{Path(cleaned.name).suffix}")
+        return CleanedImage(
+            _encode(image, written_format), name=f"illustration-{PHONE_WIDTH}{Path(cleaned.name).suffix}", size=image.size
+        )
 
 
 def bundled_illustration(path: Path) -> CleanedImage:
@@ -74,7 +81,12 @@ def bundled_illustration(path: Path) -> CleanedImage:
     path = Path(path).resolve()
     if BUNDLED_DIR not in path.parents or path.suffix not in STORED_SUFFIXES:
         raise ValueError(f"{path} is not a bundled illustration")
-    return CleanedImage(path.read_bytes(), name=f"illustration{path.suffix}")
+    data = path.read_bytes()
+    size = (None, None)
+    if path.suffix == ".svg":
+        root = ElementTree.fromstring(data)
+        size = (int(root.get("width")), int(root.get("height")))
+    return CleanedImage(data, name=f"illustration{path.suffix}", size=size)
 
 
 def _open(data: bytes) -> Image.Image:

@@ -73,8 +73,8 @@ def _prepare_illustration(article: Article) -> None:
         return
     cleaned = file.file if isinstance(file.file, CleanedImage) else clean_illustration(file.file)
     article.illustration = cleaned
-    small = phone_variant(cleaned)
-    article.illustration_small = small if small is not None else None
+    article.illustration_width, article.illustration_height = cleaned.image_width, cleaned.image_height
+    article.illustration_small = phone_variant(cleaned)
 
 
 @transaction.atomic

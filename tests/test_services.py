@@ -182,3 +182,10 @@ def test_only_superusers_delete_and_search_forgets_the_article(publisher, admin_
     services.article_delete(article=article, user=admin_user)
     assert not Article.objects.exists() and not code_row().has_article and code_row().article_text == ""
     assert article.history.model.objects.filter(id=article_id, history_type="-").exists()
+
+
+def test_a_missing_illustration_file_never_breaks_loading_an_article(publisher, client):
+    article = draft(publisher)
+    Article.objects.filter(pk=article.pk).update(illustration="illustrations/gone.png", status=Status.PUBLISHED)
+    assert Article.objects.get().illustration.name == "illustrations/gone.png"
+    assert client.get("/codes/M61.2/").status_code == 200

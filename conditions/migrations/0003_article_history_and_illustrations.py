@@ -112,7 +112,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='article',
             name='illustration',
-            field=models.ImageField(blank=True, height_field='illustration_height', help_text='PNG, JPEG, GIF or WebP up to 5 MB; it is re-encoded without its metadata.', upload_to=conditions.images.illustration_path, verbose_name='illustration', width_field='illustration_width'),
+            field=models.ImageField(blank=True, help_text='PNG, JPEG, GIF or WebP up to 5 MB; it is re-encoded without its metadata.', upload_to=conditions.images.illustration_path, verbose_name='illustration'),
         ),
         migrations.AddIndex(
             model_name='code',

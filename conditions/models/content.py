@@ -52,13 +52,13 @@ class Article(models.Model):
         _("illustration"),
         upload_to=illustration_path,
         blank=True,
-        width_field="illustration_width",
-        height_field="illustration_height",
         help_text=_("PNG, JPEG, GIF or WebP up to 5 MB; it is re-encoded without its metadata."),
     )
     illustration_small = models.ImageField(
         _("illustration for phones"), upload_to=illustration_path, blank=True, editable=False
     )
+    # Set by the services from the re-encoded image (not ImageField's width_field, which
+    # would open the file whenever an article is loaded and fail when it is missing).
     illustration_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     illustration_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     illustration_alt = models.CharField(_("alt text"), max_length=250, blank=True)
