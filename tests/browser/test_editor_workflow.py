@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -38,6 +39,12 @@ BODY = "\n\n".join(
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def allow_orm_beside_playwright(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; Django refuses ORM calls there unless told.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
 @pytest.fixture
 def transactional_db(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
@@ -45,11 +52,11 @@ def transactional_db(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def people(transactional_db, django_user_model, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def people(transactional_db):
+    # Not pytest-django's django_user_model: it pulls in `db`, whose teardown here would be a flush.
     users = {}
     for group in ("Editor", "Publisher"):
-        user = django_user_model.objects.create_user(f"browser-{group.lower()}", password=PASSWORD, is_staff=True)
+        user = get_user_model().objects.create_user(f"browser-{group.lower()}", password=PASSWORD, is_staff=True)
         user.groups.add(Group.objects.get(name=group))
         users[group] = user
     yield users
@@ -66,6 +73,7 @@ def people(transactional_db, django_user_model, monkeypatch):
     AccessAttempt.objects.filter(username__startswith="browser-").delete()
     for user in users.values():
         user.delete()
+
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +147,12 @@ def test_editor_writes_publisher_publishes_public_sees_it(browser, live_server, 
     assert visitor.evaluate("window.__xss") is None
     assert visitor.locator(".article-body script, .article-body iframe, .article-body [onerror]").count() == 0
     assert dialogs == []
+
+
+def test_the_code_set_is_still_there(transactional_db):
+    """Runs after the workflow test: its clean-up removed its own rows and nothing else."""
+    from conditions.models import Code
+
+    assert Code.objects.filter(pk__in=[CODE, "M61.2"]).count() == 2
+    assert not Code.objects.get(pk=CODE).has_article
+    assert not get_user_model().objects.filter(username__startswith="browser-").exists()
