@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -21,18 +21,12 @@ from .markdown import render_markdown
 from .models import Article, Code
 from .preview import public_code_context
 
-# Workflow steps: name -> (service, permission, statuses it starts from, button label).
+# The workflow buttons: the service each runs and its label; who may press it when is services.WORKFLOW's.
 STEPS = {
-    "submit": (services.article_submit, "submit_article", {Article.Status.DRAFT}, _("Submit for review")),
-    "publish": (
-        services.article_publish, "publish_article",
-        {Article.Status.DRAFT, Article.Status.IN_REVIEW, Article.Status.ARCHIVED}, _("Publish"),
-    ),
-    "unpublish": (services.article_unpublish, "publish_article", {Article.Status.PUBLISHED}, _("Unpublish")),
-    "archive": (
-        services.article_archive, "publish_article",
-        {Article.Status.DRAFT, Article.Status.IN_REVIEW, Article.Status.PUBLISHED}, _("Archive"),
-    ),
+    "submit": (services.article_submit, _("Submit for review")),
+    "publish": (services.article_publish, _("Publish")),
+    "unpublish": (services.article_unpublish, _("Unpublish")),
+    "archive": (services.article_archive, _("Archive")),
 }
 COMPARED_FIELDS = [
     "code", "title", "summary", "body", "illustration", "illustration_alt", "illustration_caption",
@@ -44,8 +38,9 @@ def steps_for(user, article):
     """The workflow buttons this user may press on this article now."""
     return [
         {"name": name, "label": label}
-        for name, (_service, permission, start, label) in STEPS.items()
-        if article.status in start and user.has_perm(f"conditions.{permission}")
+        for name, (_service, label) in STEPS.items()
+        if article.status in services.WORKFLOW[name].allowed_from
+        and user.has_perm(f"conditions.{services.WORKFLOW[name].permission}")
     ]
 
 

@@ -7,6 +7,7 @@ public page and search change together. Status moves only through the
 workflow services; `article_save` never changes it.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractUser
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .images import CleanedImage, clean_illustration, phone_variant
 from .markdown import html_to_text, render_markdown
@@ -106,18 +108,42 @@ def article_save(*, article: Article, user: AbstractUser, reason: str = "") -> A
     return article
 
 
-def _transition(article: Article, user: AbstractUser, *, permission: str, allowed_from: set, to: str, reason: str) -> Article:
-    _require(user, permission)
+@dataclass(frozen=True)
+class Step:
+    """One move of the workflow: who may make it, from which states, to which."""
+
+    permission: str
+    allowed_from: frozenset
+    to: str
+    reason: str
+
+
+WORKFLOW = {
+    "submit": Step("submit_article", frozenset({Status.DRAFT}), Status.IN_REVIEW, gettext_lazy("Submitted for review")),
+    "publish": Step(
+        "publish_article", frozenset({Status.DRAFT, Status.IN_REVIEW, Status.ARCHIVED}), Status.PUBLISHED,
+        gettext_lazy("Published"),
+    ),
+    "unpublish": Step("publish_article", frozenset({Status.PUBLISHED}), Status.DRAFT, gettext_lazy("Unpublished")),
+    "archive": Step(
+        "publish_article", frozenset({Status.DRAFT, Status.IN_REVIEW, Status.PUBLISHED}), Status.ARCHIVED,
+        gettext_lazy("Archived"),
+    ),
+}
+
+
+def _transition(article: Article, user: AbstractUser, step: Step) -> Article:
+    _require(user, step.permission)
     current = Article.objects.select_for_update().get(pk=article.pk)
-    if current.status not in allowed_from:
+    if current.status not in step.allowed_from:
         raise WorkflowError(
             _("“%(title)s” is %(status)s and cannot be %(step)s.")
-            % {"title": current.title, "status": current.get_status_display().lower(), "step": reason.lower()},
+            % {"title": current.title, "status": current.get_status_display().lower(), "step": str(step.reason).lower()},
             code="invalid_transition",
         )
-    current.status = to
+    current.status = step.to
     current.body_html = render_markdown(current.body)
-    _record(current, user, reason)
+    _record(current, user, str(step.reason))
     refresh_code_article_text(code=current.code_id)
     article.refresh_from_db()
     return article
@@ -126,40 +152,28 @@ def _transition(article: Article, user: AbstractUser, *, permission: str, allowe
 @transaction.atomic
 def article_submit(*, article: Article, user: AbstractUser) -> Article:
     """An editor hands a draft to the publishers."""
-    return _transition(
-        article, user, permission="submit_article", allowed_from={Status.DRAFT}, to=Status.IN_REVIEW,
-        reason=_("Submitted for review"),
-    )
+    return _transition(article, user, WORKFLOW["submit"])
 
 
 @transaction.atomic
 def article_publish(*, article: Article, user: AbstractUser, publish_at: datetime | None = None) -> Article:
     """Publish now, or at `publish_at` (the article stays hidden until then)."""
     if publish_at is not None:
-        _require(user, "publish_article")
+        _require(user, WORKFLOW["publish"].permission)
         Article.objects.filter(pk=article.pk).update(publish_at=publish_at)
-    return _transition(
-        article, user, permission="publish_article", allowed_from={Status.DRAFT, Status.IN_REVIEW, Status.ARCHIVED},
-        to=Status.PUBLISHED, reason=_("Published"),
-    )
+    return _transition(article, user, WORKFLOW["publish"])
 
 
 @transaction.atomic
 def article_unpublish(*, article: Article, user: AbstractUser) -> Article:
     """Take a published article off the site and back to draft, so editors can work on it."""
-    return _transition(
-        article, user, permission="publish_article", allowed_from={Status.PUBLISHED}, to=Status.DRAFT,
-        reason=_("Unpublished"),
-    )
+    return _transition(article, user, WORKFLOW["unpublish"])
 
 
 @transaction.atomic
 def article_archive(*, article: Article, user: AbstractUser) -> Article:
     """Retire an article: hidden from the public, kept with its history."""
-    return _transition(
-        article, user, permission="publish_article",
-        allowed_from={Status.DRAFT, Status.IN_REVIEW, Status.PUBLISHED}, to=Status.ARCHIVED, reason=_("Archived"),
-    )
+    return _transition(article, user, WORKFLOW["archive"])
 
 
 @transaction.atomic
