@@ -33,6 +33,7 @@ data: migrate
 	$(BIN)/python manage.py load_synonyms
 
 run: data
+	$(BIN)/python manage.py load_sample_content
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
@@ -48,6 +49,7 @@ test: db browser
 bench: data
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/pages_bench.py
+	$(BIN)/python bench/admin_bench.py
 
 bench-search: data
 	$(BIN)/python bench/search_bench.py

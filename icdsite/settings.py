@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "django_filters",
+    "simple_history",
+    "axes",
     "conditions",
 ]
 
@@ -55,6 +57,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into a 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:  # in development runserver and the test live server serve static files themselves
@@ -102,6 +107,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Editors and publishers sign in to the admin only; its path is configurable so
+# it is not where every scanner looks.
+ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 8 * 60 * 60))
+
+# django-axes locks a username at one address out after repeated failed logins.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# --- Editor content ---------------------------------------------------------
+# Reverting goes through conditions.services (it also restores the sources and
+# keeps search current), not through django-simple-history's own form.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+ILLUSTRATION_MAX_BYTES = int(os.environ.get("ILLUSTRATION_MAX_BYTES", 5 * 1024 * 1024))
+ILLUSTRATION_MAX_PIXELS = int(os.environ.get("ILLUSTRATION_MAX_PIXELS", 25_000_000))
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"

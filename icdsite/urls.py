@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
@@ -7,7 +9,7 @@ from conditions import views as condition_views
 from conditions.sitemaps import SITEMAPS
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_PATH, admin.site.urls),
     path("robots.txt", condition_views.robots_txt, name="robots-txt"),
     path(
         "sitemap.xml",
@@ -23,5 +25,7 @@ urlpatterns = [
     ),
     path("", include("conditions.urls")),
 ]
+# Illustrations in development (static() adds nothing with DEBUG off: the web server serves MEDIA_ROOT).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "conditions.views.page_not_found"

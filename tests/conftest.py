@@ -9,3 +9,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("import_icd10cm", verbosity=0)
         call_command("load_synonyms", verbosity=0)
+
+
+# --- Editor content (issue 5) -------------------------------------------------
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded illustrations go to a temporary directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def _member_of(django_user_model, group_name, username):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username, password="correct horse battery staple", is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def editor(db, django_user_model):
+    return _member_of(django_user_model, "Editor", "eddie")
+
+
+@pytest.fixture
+def publisher(db, django_user_model):
+    return _member_of(django_user_model, "Publisher", "pat")

@@ -10,7 +10,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from conditions import icd10cm, loading
+from django.contrib.auth import get_user_model
+
+from conditions import icd10cm, loading, services
 from conditions.models import Article, Code, SearchWord, Synonym
 from conditions.search import autocomplete, parse_query, refresh_article_text
 
@@ -23,12 +25,15 @@ def codes(query, n=10):
     return [c.code for c in Code.objects.search(query)[:n]]
 
 
-def publish(code, *, title="About it", summary="A summary.", body="Body text.", **extra):
-    article = Article.objects.create(
-        code_id=code, title=title, summary=summary, body=body, author="Editor", status=Article.Status.PUBLISHED, **extra
+def publish(code, *, title="About it", summary="A summary.", body="Body text.", publish_at=None):
+    """Write and publish an article through the editor services, as the admin does."""
+    user = get_user_model().objects.get_or_create(
+        username="search-publisher", defaults={"is_superuser": True, "is_staff": True}
+    )[0]
+    article = services.article_save(
+        article=Article(code_id=code, title=title, summary=summary, body=body, author="Editor"), user=user
     )
-    refresh_article_text([code])
-    return article
+    return services.article_publish(article=article, user=user, publish_at=publish_at)
 
 
 # --- The relevance set --------------------------------------------------------------------------------
@@ -159,9 +164,7 @@ def test_publishing_and_unpublishing_an_article_is_searchable_at_once():
     article = publish("M61.2", body="The quokkalike stiffening of muscle.")
     assert codes("quokkalike") == ["M61.2"]
     assert Code.objects.get(code="M61.2").has_article
-    article.status = Article.Status.DRAFT
-    article.save()
-    refresh_article_text(["M61.2"])
+    services.article_unpublish(article=article, user=get_user_model().objects.get(username="search-publisher"))
     assert not Code.objects.search("quokkalike").exists()
     assert not Code.objects.get(code="M61.2").has_article
 
@@ -171,7 +174,7 @@ def test_a_scheduled_article_is_not_searchable_before_its_time():
     assert not Code.objects.search("wombatish").exists()
     assert refresh_article_text() == 0  # refreshing everything changes nothing either
     Article.objects.filter(code_id="M61.2").update(publish_at=timezone.now() - timedelta(minutes=1))
-    call_command("refresh_article_search", verbosity=0)  # what a scheduler runs
+    call_command("publish_scheduled", verbosity=0)  # what a scheduler runs
     assert codes("wombatish") == ["M61.2"]
 
 

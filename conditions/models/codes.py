@@ -5,11 +5,11 @@ with its dot), so anything editors attach later survives a re-import.
 """
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
-from django.db.models.functions import Cast, Length, Replace
+from django.db.models.functions import Cast, Length, Replace, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -182,6 +182,10 @@ class Code(models.Model):
             models.Index(fields=["code"], opclasses=["varchar_pattern_ops"], name="code_prefix"),
             # Autocomplete lists the codes under a short prefix level by level ("S" -> S00, S01, ...).
             models.Index(fields=["depth", "sort_order"], name="code_level_order"),
+            # The admin's code search (`^code`, `title`) runs UPPER(..) LIKE 'X%' and
+            # LIKE '%X%': these two indexes answer it over the whole code set.
+            models.Index(OpClass(Upper("code"), name="text_pattern_ops"), name="code_upper_code_prefix"),
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="code_upper_title_trgm"),
         ]
 
     def __str__(self):

@@ -11,6 +11,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from conditions.images import illustration_path
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -45,7 +48,19 @@ class Article(models.Model):
     )
     body = models.TextField(_("body"), help_text=_("Markdown."))
     body_html = models.TextField(_("rendered body"), blank=True, editable=False)
-    illustration = models.ImageField(_("illustration"), upload_to="illustrations/", blank=True)
+    illustration = models.ImageField(
+        _("illustration"),
+        upload_to=illustration_path,
+        blank=True,
+        help_text=_("PNG, JPEG, GIF or WebP up to 5 MB; it is re-encoded without its metadata."),
+    )
+    illustration_small = models.ImageField(
+        _("illustration for phones"), upload_to=illustration_path, blank=True, editable=False
+    )
+    # Set by the services from the re-encoded image (not ImageField's width_field, which
+    # would open the file whenever an article is loaded and fail when it is missing).
+    illustration_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    illustration_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     illustration_alt = models.CharField(_("alt text"), max_length=250, blank=True)
     illustration_caption = models.CharField(_("caption"), max_length=250, blank=True)
     illustration_credit = models.CharField(_("credit"), max_length=250, blank=True)
@@ -63,11 +78,16 @@ class Article(models.Model):
     )
 
     objects = ArticleQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-updated_at"]
         verbose_name = _("article")
         verbose_name_plural = _("articles")
+        permissions = [
+            ("submit_article", _("Can submit an article for review")),
+            ("publish_article", _("Can publish, unpublish and archive articles")),
+        ]
 
     def __str__(self):
         return f"{self.code_id}: {self.title}"
@@ -81,6 +101,9 @@ class ArticleSource(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     title = models.CharField(_("title"), max_length=250)
     url = models.URLField(_("URL"), max_length=500)
+
+    # Kept so that reverting an article also restores its sources.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["article", "position", "id"]
@@ -108,6 +131,8 @@ class Synonym(models.Model):
         help_text=_("Or the code the term stands for."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["term"]

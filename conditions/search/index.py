@@ -10,9 +10,11 @@ only rows whose text changed, so repeating them changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
 
+from conditions.markdown import html_to_text
 from conditions.models import Article, Code
 
 # Inclusion terms apply to the codes below the level they are written at (a
@@ -97,17 +99,18 @@ def refresh_official_text(cursor) -> None:
 
 
 def article_search_text(article: Article) -> str:
-    return "\n".join(part for part in (article.title, article.summary, article.body) if part)
+    return " ".join(part for part in (article.title, article.summary, html_to_text(article.body_html)) if part)
 
 
-def refresh_article_text(codes: Iterable[str] | None = None) -> int:
+def refresh_article_text(codes: Iterable[str] | None = None, *, now: datetime | None = None) -> int:
     """Copy the published article of each given code (or of every code, when None) onto its row.
 
     Call it whenever an article is saved, published, unpublished or deleted,
     with the codes it was and is attached to; the next search sees the
-    change. Returns how many code rows changed.
+    change. Returns how many code rows changed. ``now`` is for tests of
+    scheduled publishing.
     """
-    published = Article.objects.published()
+    published = Article.objects.published(now)
     if codes is None:
         wanted = set(Code.objects.filter(has_article=True).values_list("code", flat=True))
         wanted |= set(published.values_list("code_id", flat=True))
@@ -115,7 +118,7 @@ def refresh_article_text(codes: Iterable[str] | None = None) -> int:
         wanted = set(codes)
     texts = {
         article.code_id: article_search_text(article)
-        for article in published.filter(code_id__in=wanted).only("code_id", "title", "summary", "body")
+        for article in published.filter(code_id__in=wanted).only("code_id", "title", "summary", "body_html")
     }
     changed = []
     for code in Code.objects.filter(code__in=wanted).only("code", "article_text", "has_article"):

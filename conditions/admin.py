@@ -1,0 +1,273 @@
+"""The editors' admin: articles through the publishing services, synonyms, read-only code data."""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery
+from django.urls import path, re_path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import admin_views, services
+from .icd10cm import canonical_code
+from .images import clean_illustration
+from .models import Article, ArticleSource, Block, Chapter, Code, Note, Synonym
+
+admin.site.site_header = _("icdsite editors")
+admin.site.site_title = _("icdsite editors")
+admin.site.index_title = _("Articles, synonyms and the official code set")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The official code data comes from the CMS import only: nobody edits it here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Chapter)
+class ChapterAdmin(ReadOnlyAdmin):
+    list_display = ("number", "title", "code_range")
+    search_fields = ("number", "title")
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    list_display = ("block_id", "title", "chapter")
+    list_select_related = ("chapter",)
+    search_fields = ("^block_id", "title")
+
+
+@admin.register(Note)
+class NoteAdmin(ReadOnlyAdmin):
+    list_display = ("owner", "kind", "position", "text")
+    list_filter = ("kind", "owner_type")
+    search_fields = ("^owner",)
+    show_full_result_count = False
+
+
+@admin.register(Code)
+class CodeAdmin(ReadOnlyAdmin):
+    list_display = ("code", "title", "billable", "article_status", "public_page")
+    list_filter = ("billable", "has_article")
+    # Served by the UPPER(code) prefix and UPPER(title) trigram indexes on Code.
+    search_fields = ("^code", "title")
+    search_help_text = _("A code or its beginning (M61, m612), or words of the title.")
+    show_full_result_count = False
+    list_per_page = 100
+    fields = ("code", "title", "chapter", "block", "parent", "billable", "placeholder", "has_article", "public_page")
+
+    def get_queryset(self, request):
+        statuses = Article.objects.filter(code_id=OuterRef("pk")).values("status")[:1]
+        return super().get_queryset(request).annotate(article_state=Subquery(statuses))
+
+    def get_search_results(self, request, queryset, search_term):
+        # "m612" means M61.2: search for the official spelling of a code typed without its dot.
+        canonical = canonical_code(search_term.strip()) if search_term and " " not in search_term.strip() else None
+        return super().get_search_results(request, queryset, canonical or search_term)
+
+    @admin.display(description=_("article"), ordering="article_state")
+    def article_status(self, obj):
+        return Article.Status(obj.article_state).label if obj.article_state else "—"
+
+    @admin.display(description=_("public page"))
+    def public_page(self, obj):
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), _("view"))
+
+
+@admin.register(Synonym)
+class SynonymAdmin(SimpleHistoryAdmin):
+    list_display = ("term", "meaning", "code", "updated_at")
+    search_fields = ("term", "meaning", "^code__code")
+    autocomplete_fields = ("code",)
+
+
+class ChapterFilter(admin.SimpleListFilter):
+    title = _("chapter")
+    parameter_name = "chapter"
+
+    def lookups(self, request, model_admin):
+        return [(c.number, f"{c.number} {c.code_range}") for c in Chapter.objects.all()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(code__chapter=self.value()) if self.value() else queryset
+
+
+class ReviewOverdueFilter(admin.SimpleListFilter):
+    title = _("medical review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue (over 12 months or never)")), ("current", _("Within 12 months"))]
+
+    def queryset(self, request, queryset):
+        year_ago = timezone.localdate() - timedelta(days=365)
+        if self.value() == "overdue":
+            return queryset.filter(Q(last_reviewed__lt=year_ago) | Q(last_reviewed__isnull=True))
+        if self.value() == "current":
+            return queryset.filter(last_reviewed__gte=year_ago)
+        return queryset
+
+
+class IllustrationFilter(admin.SimpleListFilter):
+    title = _("illustration")
+    parameter_name = "illustration"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("No illustration")), ("yes", _("Has an illustration"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(illustration="")
+        if self.value() == "yes":
+            return queryset.exclude(illustration="")
+        return queryset
+
+
+class ArticleSourceInline(admin.TabularInline):
+    model = ArticleSource
+    fields = ("position", "title", "url")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    ordering = ("position", "id")
+    extra = 1
+
+
+class ArticleForm(admin.ModelAdmin.form):
+    def clean_illustration(self):
+        image = self.cleaned_data.get("illustration")
+        # A new upload is checked and re-encoded here so that errors show on the form.
+        return clean_illustration(image) if isinstance(image, UploadedFile) else image
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("illustration"):
+            for field in ("illustration_alt", "illustration_caption", "illustration_credit"):
+                if not cleaned.get(field):
+                    self.add_error(field, _("An illustration needs its alt text, caption and credit."))
+        return cleaned
+
+
+@admin.register(Article)
+class ArticleAdmin(SimpleHistoryAdmin):
+    form = ArticleForm
+    list_display = ("code_string", "title", "status", "publish_at", "medical_reviewer", "last_reviewed", "illustrated", "updated_at")
+    list_display_links = ("code_string", "title")
+    list_filter = ("status", ChapterFilter, "medical_reviewer", ReviewOverdueFilter, IllustrationFilter)
+    search_fields = ("^code__code", "title")
+    search_help_text = _("A code or its beginning, or words of the title.")
+    autocomplete_fields = ("code", "related_codes")
+    inlines = (ArticleSourceInline,)
+    actions = ("submit_selected", "publish_selected", "unpublish_selected", "archive_selected")
+    readonly_fields = ("status", "public_page", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("code", "title", "summary", "body", "related_codes")}),
+        (_("Illustration"), {"fields": ("illustration", "illustration_alt", "illustration_caption", "illustration_credit")}),
+        (_("Review"), {"fields": ("author", "medical_reviewer", "last_reviewed")}),
+        (_("Publishing"), {"fields": ("status", "publish_at", "public_page", "updated_at")}),
+    )
+    change_form_template = "admin/conditions/article/change_form.html"
+
+    # --- permissions: editors change drafts only; publishers anything ---------------------
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.status == Article.Status.DRAFT or self.has_publish_permission(request)
+
+    def has_submit_permission(self, request):
+        return request.user.has_perm("conditions.submit_article")
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("conditions.publish_article")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self.has_publish_permission(request) else (*fields, "publish_at")
+
+    # --- every write goes through conditions.services --------------------------------------
+    def save_model(self, request, obj, form, change):
+        services.article_save(article=obj, user=request.user)
+
+    def delete_model(self, request, obj):
+        services.article_delete(article=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for article in queryset:
+            services.article_delete(article=article, user=request.user)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/preview/", view(admin_views.article_preview), name="conditions_article_preview"),
+            path("<int:object_id>/compare/", view(admin_views.article_compare), name="conditions_article_compare"),
+            path(
+                "<int:object_id>/revert/<int:history_id>/",
+                view(admin_views.article_revert),
+                name="conditions_article_revert",
+            ),
+            re_path(
+                rf"^(?P<object_id>\d+)/(?P<step>{'|'.join(admin_views.STEPS)})/$",
+                view(admin_views.article_step),
+                name="conditions_article_step",
+            ),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        article = self.get_object(request, object_id)
+        steps = admin_views.steps_for(request.user, article) if article else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "workflow_steps": steps})
+
+    # --- list columns and bulk actions ------------------------------------------------------
+    @admin.display(description=_("code"), ordering="code_id")
+    def code_string(self, obj):
+        return obj.code_id
+
+    @admin.display(description=_("illustrated"), boolean=True)
+    def illustrated(self, obj):
+        return bool(obj.illustration)
+
+    @admin.display(description=_("public page"))
+    def public_page(self, obj):
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a> · <a href="{}" target="_blank" rel="noopener">{}</a>',
+            obj.get_absolute_url(), _("public page"),
+            reverse("admin:conditions_article_preview", args=[obj.pk]), _("preview this version"),
+        )
+
+    def _run_step(self, request, queryset, service):
+        done = 0
+        for article in queryset:
+            try:
+                service(article=article, user=request.user)
+                done += 1
+            except services.WorkflowError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+        if done:
+            self.message_user(request, _("%(count)d article(s) updated.") % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Submit selected drafts for review"), permissions=["submit"])
+    def submit_selected(self, request, queryset):
+        self._run_step(request, queryset, services.article_submit)
+
+    @admin.action(description=_("Publish selected articles"), permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self._run_step(request, queryset, services.article_publish)
+
+    @admin.action(description=_("Unpublish selected articles (back to draft)"), permissions=["publish"])
+    def unpublish_selected(self, request, queryset):
+        self._run_step(request, queryset, services.article_unpublish)
+
+    @admin.action(description=_("Archive selected articles"), permissions=["publish"])
+    def archive_selected(self, request, queryset):
+        self._run_step(request, queryset, services.article_archive)

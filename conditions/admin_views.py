@@ -1,0 +1,153 @@
+"""Admin pages beyond Django's own: preview, workflow steps, compare and revert revisions.
+
+They are wired into ArticleAdmin.get_urls behind admin_site.admin_view (staff
+only); each checks the model permission it needs and leaves the writing to
+conditions.services.
+"""
+
+import difflib
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from . import services
+from .markdown import render_markdown
+from .models import Article, Code
+from .preview import public_code_context
+
+# The workflow buttons: the service each runs and its label; who may press it when is services.WORKFLOW's.
+STEPS = {
+    "submit": (services.article_submit, _("Submit for review")),
+    "publish": (services.article_publish, _("Publish")),
+    "unpublish": (services.article_unpublish, _("Unpublish")),
+    "archive": (services.article_archive, _("Archive")),
+}
+COMPARED_FIELDS = [
+    "code", "title", "summary", "body", "illustration", "illustration_alt", "illustration_caption",
+    "illustration_credit", "author", "medical_reviewer", "last_reviewed", "status", "publish_at",
+]
+
+
+def steps_for(user, article):
+    """The workflow buttons this user may press on this article now."""
+    return [
+        {"name": name, "label": label}
+        for name, (_service, label) in STEPS.items()
+        if article.status in services.WORKFLOW[name].allowed_from
+        and user.has_perm(f"conditions.{services.WORKFLOW[name].permission}")
+    ]
+
+
+def _article(request, object_id, permission="view_article"):
+    if not request.user.has_perm(f"conditions.{permission}"):
+        raise PermissionDenied
+    return get_object_or_404(Article, pk=object_id)
+
+
+def article_preview(request, object_id):
+    """The public code page as it will look with this version of the article, whatever its status."""
+    article = _article(request, object_id)
+    article.body_html = render_markdown(article.body)
+    try:
+        context = public_code_context(request, article)
+    except Code.DoesNotExist:
+        # The article outlived its code (a release retired it): there is no page to preview.
+        raise Http404(_("The code %(code)s is not in the current release.") % {"code": article.code_id})
+    response = TemplateResponse(request, "conditions/code.html", context)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def article_step(request, object_id, step):
+    article = _article(request, object_id)
+    service = STEPS[step][0]
+    try:
+        service(article=article, user=request.user)
+    except services.WorkflowError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("“%(title)s” is now %(status)s.") % {
+            "title": article.title, "status": article.get_status_display().lower(),
+        })
+    return redirect("admin:conditions_article_change", article.pk)
+
+
+@require_POST
+def article_revert(request, object_id, history_id):
+    article = _article(request, object_id, "change_article")
+    if not article.history.filter(history_id=history_id).exists():
+        raise Http404
+    services.article_revert(article=article, user=request.user, history_id=history_id)
+    messages.success(request, _("The article was reverted; the revert is a new revision."))
+    return redirect("admin:conditions_article_change", article.pk)
+
+
+def _choose(revisions, value, default):
+    try:
+        wanted = int(value)
+    except (TypeError, ValueError):
+        return default
+    return next((r for r in revisions if r.history_id == wanted), default)
+
+
+def _shown(record, field):
+    """A revision's value of a field as an editor reads it: the code string, a status label."""
+    if field == "code":
+        return record.code_id
+    if field == "status":
+        return Article.Status(record.status).label
+    return getattr(record, field)
+
+
+def article_compare(request, object_id):
+    """Two revisions side by side: which fields changed, a line diff of the text, the sources."""
+    article = _article(request, object_id)
+    if not request.user.has_perm("conditions.view_historicalarticle"):
+        raise PermissionDenied
+    revisions = list(article.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    if not revisions:
+        raise Http404
+    new = _choose(revisions, request.GET.get("new"), revisions[0])
+    old = _choose(revisions, request.GET.get("old"), revisions[1] if len(revisions) > 1 else revisions[0])
+    changes = []
+    for field in COMPARED_FIELDS:
+        before, after = (_shown(record, field) for record in (old, new))
+        if before == after:
+            continue
+        lines = list(difflib.ndiff(str(before or "").splitlines(), str(after or "").splitlines()))
+        changes.append({
+            "field": Article._meta.get_field(field).verbose_name,
+            "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
+        })
+    sources = {
+        key: [f"{s.title} <{s.url}>" for s in services.sources_at_revision(article=article, history_id=record.history_id)]
+        for key, record in (("old", old), ("new", new))
+    }
+    if sources["old"] != sources["new"]:
+        lines = difflib.ndiff(sources["old"], sources["new"])
+        changes.append({
+            "field": _("sources"),
+            "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
+        })
+    model_admin = admin.site._registry[Article]
+    context = {
+        **admin.site.each_context(request),
+        "opts": Article._meta,
+        "original": article,
+        "title": _("Compare revisions of “%(title)s”") % {"title": article.title},
+        "revisions": revisions,
+        "old": old,
+        "new": new,
+        "changes": changes,
+        "can_revert": model_admin.has_change_permission(request, article),
+        "revert_url": reverse("admin:conditions_article_revert", args=[article.pk, old.history_id]),
+    }
+    return TemplateResponse(request, "admin/conditions/article/compare.html", context)
