@@ -147,6 +147,10 @@ def import_tabular(
         for step, (model, keys, columns) in enumerate(TABLES, start=1):
             report("write", step, len(TABLES))
             _merge(cursor, model, keys, columns, rows[model], summary)
+        # Fresh statistics first: on a first import the tables were empty when last analysed,
+        # and the planner's guesses make the text refresh below take minutes instead of a second.
+        for model, _, _ in TABLES:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
         # Searchable note text and the word list follow the merged notes (only changed rows are written).
         refresh_official_text(cursor)
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
