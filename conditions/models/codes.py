@@ -25,15 +25,23 @@ def title_vector():
     )
 
 
-class Chapter(models.Model):
-    number = models.CharField(_("number"), max_length=2, primary_key=True)
+class Heading(models.Model):
+    """What chapters and blocks share: a title over a range of codes, in official order."""
+
     title = models.TextField(_("title"))
     code_range = models.CharField(_("code range"), max_length=16)
     sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
     search_vector = title_vector()
 
     class Meta:
+        abstract = True
         ordering = ["sort_order"]
+
+
+class Chapter(Heading):
+    number = models.CharField(_("number"), max_length=2, primary_key=True)
+
+    class Meta(Heading.Meta):
         verbose_name = _("chapter")
         verbose_name_plural = _("chapters")
 
@@ -44,16 +52,11 @@ class Chapter(models.Model):
         return reverse("conditions:chapter", args=[self.number])
 
 
-class Block(models.Model):
+class Block(Heading):
     block_id = models.CharField(_("block"), max_length=16, primary_key=True)
     chapter = models.ForeignKey(Chapter, models.CASCADE, related_name="blocks")
-    title = models.TextField(_("title"))
-    code_range = models.CharField(_("code range"), max_length=16)
-    sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
-    search_vector = title_vector()
 
-    class Meta:
-        ordering = ["sort_order"]
+    class Meta(Heading.Meta):
         verbose_name = _("block")
         verbose_name_plural = _("blocks")
 
