@@ -20,6 +20,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from .icd10cm import canonical_code
+from .images import PHONE_WIDTH
 from .models import Article, Block, Chapter, Code, Note
 
 # Above this many codes under it, a code page lists its direct children with
@@ -106,6 +107,15 @@ class CodePage:
         if image and image.storage.exists(image.name):
             return image.url
         return None
+
+    @property
+    def illustration_srcset(self):
+        """Phone-size and full-size files for the browser to choose from, when a phone copy exists."""
+        article = self.article
+        small = article.illustration_small if article else None
+        if not (self.illustration_url and small and article.illustration_width and small.storage.exists(small.name)):
+            return ""
+        return f"{small.url} {PHONE_WIDTH}w, {article.illustration.url} {article.illustration_width}w"
 
     @property
     def card_lines(self):

@@ -34,6 +34,9 @@ def chapter_detail(request, number):
 
 
 def block_detail(request, block_id):
+    if block_id != block_id.upper():  # /blocks/m60-m63/ -> the canonical address
+        block = get_object_or_404(Block, block_id=block_id.upper())
+        return redirect(block, permanent=True)
     block = get_object_or_404(Block.objects.select_related("chapter"), block_id=block_id)
     return render(
         request,

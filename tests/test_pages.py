@@ -291,6 +291,20 @@ def test_article_illustration_with_alt_caption_and_credit(client, settings, tmp_
     assert '<svg class="code-card"' not in html
 
 
+def test_illustration_offers_the_phone_copy_and_its_real_size(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "illustrations").mkdir()
+    for name in ("wide.png", "wide-640.png"):
+        (tmp_path / "illustrations" / name).write_bytes(b"\x89PNG\r\n\x1a\n")
+    make_article(
+        illustration="illustrations/wide.png", illustration_small="illustrations/wide-640.png",
+        illustration_width=1600, illustration_height=900, illustration_alt="Wide drawing",
+    )
+    html = page(client, "/codes/M61.2/")
+    assert 'srcset="/media/illustrations/wide-640.png 640w, /media/illustrations/wide.png 1600w"' in html
+    assert 'width="1600" height="900"' in html
+
+
 def test_missing_illustration_file_falls_back_to_the_card(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     make_article(illustration="illustrations/gone.png", illustration_alt="Gone")
@@ -404,3 +418,9 @@ def test_saved_codes_api_is_bounded(client):
     assert "At most 100" in response.json()["error"]
     assert client.get("/api/saved-codes", {"codes": ",".join(["A00.0"] * 100)}).status_code == 200
     assert client.post("/api/saved-codes", {"codes": "A00.0"}).status_code == 405
+
+
+def test_lower_case_block_address_redirects_to_the_canonical_one(client):
+    response = client.get("/blocks/m60-m63/")
+    assert response.status_code == 301 and response["Location"] == "/blocks/M60-M63/"
+    assert client.get("/blocks/m99-m99/").status_code == 404
