@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from .api import code_summary
 from .filters import CodeSearchFilter
 from .models import Code
 from .search import autocomplete, clean_query, highlight, matching_sections
@@ -40,8 +41,4 @@ def search(request):
 def autocomplete_json(request):
     """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
     query = clean_query(request.GET.get("q", ""))
-    results = [
-        {"code": c.code, "title": c.title, "billable": c.billable, "url": c.get_absolute_url()}
-        for c in autocomplete(query)
-    ]
-    return JsonResponse({"query": query, "results": results})
+    return JsonResponse({"query": query, "results": [code_summary(c) for c in autocomplete(query)]})
