@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from .images import CleanedImage, clean_illustration, phone_variant
 from .markdown import render_markdown
-from .models import Article, ArticleSource, Code
+from .models import Article, ArticleSource
 from .search import refresh_article_text
 
 Status = Article.Status
@@ -46,17 +46,6 @@ def _record(article: Article, user: AbstractUser, reason: str) -> None:
     article._history_user = user
     article._change_reason = reason
     article.save()
-
-
-def refresh_scheduled_articles(*, now: datetime | None = None) -> int:
-    """Bring search up to date with articles whose publish time has come since they were published.
-
-    Run it every few minutes (`manage.py publish_scheduled`); the public page needs
-    no help, it checks the publish time itself.
-    """
-    due = Article.objects.published(now).filter(publish_at__isnull=False, code__has_article=False)
-    with transaction.atomic():
-        return refresh_article_text(list(due.values_list("code_id", flat=True)), now=now)
 
 
 def _prepare_illustration(article: Article) -> None:

@@ -21,12 +21,13 @@ from functools import reduce
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Case, F, FloatField, IntegerField, Q, TextField, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat, Left, Length, Lower, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
 
 from conditions.icd10cm import canonical_code
-from conditions.models import SEARCH_CONFIG, Block, Chapter, Code
+from conditions.models import SEARCH_CONFIG, Code
+from conditions.search.index import refresh_due_articles
 
 MAX_QUERY_LENGTH = 200
 HEAVY_COLUMNS = ("search_vector", "inclusion_text", "notes_text", "article_text", "seventh_characters", "ancestors")
@@ -307,7 +308,7 @@ def any_word(tsquery: str, weights: str) -> str:
     return " | ".join(restricted(operand, weights) for operand in operands)
 
 
-def search_codes(queryset, query) -> "QuerySet[Code]":
+def search_codes(queryset: QuerySet[Code], query) -> QuerySet[Code]:
     """Codes matching ``query`` (text or a ParsedQuery), best first, annotated with ``match`` and ``score``.
 
     Exact code, then synonym codes, then text matches. Text matches are
@@ -322,6 +323,7 @@ def search_codes(queryset, query) -> "QuerySet[Code]":
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
     if parsed.is_empty:
         return queryset.none()
+    refresh_due_articles()
     # PostgreSQL carries the selected columns of every match through the sort: leave the bulky ones out.
     queryset = queryset.defer(*HEAVY_COLUMNS)
     if parsed.code_prefix:

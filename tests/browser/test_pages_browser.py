@@ -1,7 +1,6 @@
 """A person in Chromium: saving codes, the saved list and its CSV, accessibility, screenshots."""
 
 import csv
-import io
 
 import pytest
 from playwright.sync_api import expect

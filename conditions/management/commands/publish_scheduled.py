@@ -6,12 +6,12 @@ publish time with the clock themselves.
 
 from django.core.management.base import BaseCommand
 
-from conditions.services import refresh_scheduled_articles
+from conditions.search import refresh_due_articles
 
 
 class Command(BaseCommand):
     help = "Refresh the search text of codes whose scheduled article is now public."
 
     def handle(self, *args, **options):
-        count = refresh_scheduled_articles()
+        count = refresh_due_articles()
         self.stdout.write(f"{count} scheduled article(s) now searchable.")
