@@ -61,8 +61,23 @@ def people(transactional_db):
 
 
 
-def signed_in_page(browser, live_server, username, dialogs):
-    page = browser.new_context().new_page()
+@pytest.fixture
+def new_page(browser):
+    """Pages with their own cookies; their contexts are closed after the test, which ends their
+    keep-alive connections (a live-server thread still serving one holds a database session open)."""
+    contexts = []
+
+    def open_page():
+        contexts.append(browser.new_context())
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def signed_in_page(new_page, live_server, username, dialogs):
+    page = new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(live_server.url + reverse("admin:login"))
     page.fill("#id_username", username)
@@ -72,10 +87,10 @@ def signed_in_page(browser, live_server, username, dialogs):
     return page
 
 
-def test_editor_writes_publisher_publishes_public_sees_it(browser, live_server, people):
+def test_editor_writes_publisher_publishes_public_sees_it(new_page, live_server, people):
     dialogs = []
 
-    editor = signed_in_page(browser, live_server, "browser-editor", dialogs)
+    editor = signed_in_page(new_page, live_server, "browser-editor", dialogs)
     editor.goto(live_server.url + reverse("admin:conditions_article_add"))
     # The code comes from the autocomplete over the whole code set.
     editor.click("[aria-labelledby='select2-id_code-container']")
@@ -99,7 +114,7 @@ def test_editor_writes_publisher_publishes_public_sees_it(browser, live_server, 
     article.refresh_from_db()
     assert article.status == "in_review"
 
-    publisher = signed_in_page(browser, live_server, "browser-publisher", dialogs)
+    publisher = signed_in_page(new_page, live_server, "browser-publisher", dialogs)
     publisher.goto(live_server.url + reverse("admin:conditions_article_preview", args=[article.pk]))
     assert publisher.locator(".preview-banner").is_visible()
     publisher.goto(live_server.url + reverse("admin:conditions_article_change", args=[article.pk]))
@@ -108,7 +123,7 @@ def test_editor_writes_publisher_publishes_public_sees_it(browser, live_server, 
     article.refresh_from_db()
     assert article.status == "published"
 
-    visitor = browser.new_context().new_page()
+    visitor = new_page()
     visitor.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     visitor.goto(live_server.url + f"/codes/{CODE}/")
     visitor.wait_for_load_state("load")
