@@ -191,6 +191,12 @@ def code_page(code_string):
     )
 
 
+def page_context(request, page):
+    """The template context of a code page, for the public view and the admin preview alike."""
+    url = request.build_absolute_uri(page.code.get_absolute_url())
+    return {"page": page, "code": page.code, "canonical_url": url, "json_ld": page.json_ld(url)}
+
+
 def _seventh_character(code, source):
     """The 7th character of a code formed with one (S72.001A -> A), else None."""
     if source is None or source is code or len(code.code.replace(".", "")) != 7:

@@ -57,12 +57,7 @@ def code_detail(request, code):
         page = pages.code_page(canonical)
     except Code.DoesNotExist:
         return not_found(request, code)
-    url = request.build_absolute_uri(page.code.get_absolute_url())
-    return render(
-        request,
-        "conditions/code.html",
-        {"page": page, "code": page.code, "canonical_url": url, "json_ld": page.json_ld(url)},
-    )
+    return render(request, "conditions/code.html", pages.page_context(request, page))
 
 
 def saved(request):

@@ -68,9 +68,6 @@ class Block(Heading):
 
 
 class CodeQuerySet(models.QuerySet):
-    def get_by_code(self, code):
-        return self.select_related("chapter", "block").get(code=code)
-
     def ancestors_of(self, code):
         return self.filter(code__in=code.ancestors).order_by("depth")
 
