@@ -209,18 +209,16 @@ def _code_tree(code):
 
     Returns (entries, closing markup, whether the whole tree is shown, codes under it, billable codes under it).
     """
-    rows = list(
-        Code.objects.filter(ancestors__contains=[code.code])
-        .order_by("sort_order")
-        .values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1]
-    )
+    rows = list(Code.objects.descendants_of(code).values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1])
     if len(rows) <= TREE_LIMIT:
         entries = [TreeEntry(c, t, b, depth - code.depth) for c, t, b, depth in rows]
         return (*_nest(entries), True, len(rows), sum(1 for row in rows if row[2]))
     # Group every code below by the child it sits under: ancestors[depth] is that child.
     counts = {
         row["child"]: row
-        for row in Code.objects.filter(ancestors__contains=[code.code], depth__gt=code.depth + 1)
+        for row in Code.objects.descendants_of(code)
+        .filter(depth__gt=code.depth + 1)
+        .order_by()
         .values(child=F(f"ancestors__{code.depth}"))
         .annotate(total=Count("code"), billable=Count("code", filter=Q(billable=True)))
     }

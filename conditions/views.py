@@ -10,6 +10,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from . import pages
+from .api import code_summary
 from .icd10cm import canonical_code
 from .models import Block, Chapter, Code
 
@@ -73,10 +74,7 @@ def saved_codes_api(request):
     found, unknown = pages.saved_codes(raw, limit=SAVED_CODES_LIMIT)
     return JsonResponse(
         {
-            "codes": [
-                {"code": c.code, "title": c.title, "billable": c.billable, "url": c.get_absolute_url()}
-                for c in found
-            ],
+            "codes": [code_summary(c) for c in found],
             "unknown": unknown,
         }
     )
