@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run test browser bench bench-search clean
+.PHONY: install db db-stop migrate data run test lint browser bench bench-search clean
 
 install: $(VENV)/.installed
 
@@ -43,7 +43,13 @@ browser:
 		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
-test: db browser
+# Quality gates: lint and format (ruff.toml), no model change without its migration.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: db browser lint
+	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 
 bench: data

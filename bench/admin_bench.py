@@ -31,9 +31,21 @@ ROUNDS = 20
 CASES = [
     ("code list", reverse("admin:conditions_code_changelist"), {}),
     ("code search 'M61'", reverse("admin:conditions_code_changelist"), {"q": "M61"}),
-    ("code search 'fracture of femur'", reverse("admin:conditions_code_changelist"), {"q": "fracture of femur"}),
-    ("autocomplete 'e11'", reverse("admin:autocomplete"), {"app_label": "conditions", "model_name": "article", "field_name": "code", "term": "e11"}),
-    ("autocomplete 'asthma'", reverse("admin:autocomplete"), {"app_label": "conditions", "model_name": "article", "field_name": "code", "term": "asthma"}),
+    (
+        "code search 'fracture of femur'",
+        reverse("admin:conditions_code_changelist"),
+        {"q": "fracture of femur"},
+    ),
+    (
+        "autocomplete 'e11'",
+        reverse("admin:autocomplete"),
+        {"app_label": "conditions", "model_name": "article", "field_name": "code", "term": "e11"},
+    ),
+    (
+        "autocomplete 'asthma'",
+        reverse("admin:autocomplete"),
+        {"app_label": "conditions", "model_name": "article", "field_name": "code", "term": "asthma"},
+    ),
     ("article list", reverse("admin:conditions_article_changelist"), {}),
 ]
 

@@ -35,7 +35,9 @@ def with_database(url, name):
 def manage(url, *args):
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": os.environ.get("DEBUG", "1")}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - started
 
 

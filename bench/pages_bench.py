@@ -76,18 +76,28 @@ def main():
     big_times, big_queries, _ = measure(client, LARGEST)
 
     print(f"Code pages, {len(sample)} random codes of {len(all_codes)} (Django test Client, one process):")
-    print(f"  server time  median {statistics.median(times):6.1f} ms   p95 {percentile(times, .95):6.1f} ms   max {max(times):6.1f} ms")
+    print(
+        f"  server time  median {statistics.median(times):6.1f} ms   p95 {percentile(times, 0.95):6.1f} ms"
+        f"   max {max(times):6.1f} ms"
+    )
     print(f"  SQL queries  min {min(queries)}   median {statistics.median(queries):g}   max {max(queries)}")
-    print(f"  HTML size    median {statistics.median(sizes) / 1024:.1f} KiB   max {max(sizes) / 1024:.1f} KiB")
+    print(
+        f"  HTML size    median {statistics.median(sizes) / 1024:.1f} KiB   max {max(sizes) / 1024:.1f} KiB"
+    )
     print(f"Largest categories ({', '.join(LARGEST)}):")
-    print(f"  server time  median {statistics.median(big_times):6.1f} ms   max {max(big_times):6.1f} ms   SQL queries max {max(big_queries)}")
+    print(
+        f"  server time  median {statistics.median(big_times):6.1f} ms   max {max(big_times):6.1f} ms"
+        f"   SQL queries max {max(big_queries)}"
+    )
 
     html = client.get("/codes/M61.2/").content
     css, js = static_bytes("css/site.css"), static_bytes("js/save.js")
     raw = len(html) + len(css) + len(js)
     packed = sum(len(gzip.compress(part, 9)) for part in (html, css, js))
     print("Page weight of /codes/M61.2/ (HTML + CSS + JS, no images: the card is inline SVG):")
-    print(f"  HTML {len(html):,} B   CSS {len(css):,} B   JS {len(js):,} B   total {raw:,} B   gzip {packed:,} B")
+    print(
+        f"  HTML {len(html):,} B   CSS {len(css):,} B   JS {len(js):,} B   total {raw:,} B   gzip {packed:,} B"
+    )
 
 
 if __name__ == "__main__":

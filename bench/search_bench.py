@@ -104,8 +104,10 @@ def main():
     partial = [w[: rng.randint(2, min(6, len(w) - 1))] for w in rng.sample(words, 100)]
     phrases = [" ".join(title.split()[:2])[:-2] for _, title in rng.sample(all_codes, 50)]
 
-    print(f"Search benchmark: {Code.objects.count()} codes, {len(relevance_queries)} relevance queries, "
-          f"{len(titles)} random titles (seed {args.seed}).")
+    print(
+        f"Search benchmark: {Code.objects.count()} codes, {len(relevance_queries)} relevance queries, "
+        f"{len(titles)} random titles (seed {args.seed})."
+    )
     for path in ("/search/", "/api/search"):
         on_relevance, on_titles = measure(client, path, relevance_queries), measure(client, path, titles)
         report(f"{path} relevance set", on_relevance)
@@ -117,7 +119,9 @@ def main():
     report("/api/autocomplete two words, the last partial", typing[2])
     report("/api/autocomplete all", combined(*typing))
     top1, mrr, in_top5 = relevance()
-    print(f"Relevance set: top-1 {top1:.3f}, MRR {mrr:.3f}, expected code in the top 5 for {in_top5}/{len(RELEVANCE)}.")
+    print(
+        f"Relevance set: top-1 {top1:.3f}, MRR {mrr:.3f}, expected code in the top 5 for {in_top5}/{len(RELEVANCE)}."
+    )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,17 @@ class CodeAdmin(ReadOnlyAdmin):
     search_help_text = _("A code or its beginning (M61, m612), or words of the title.")
     show_full_result_count = False
     list_per_page = 100
-    fields = ("code", "title", "chapter", "block", "parent", "billable", "placeholder", "has_article", "public_page")
+    fields = (
+        "code",
+        "title",
+        "chapter",
+        "block",
+        "parent",
+        "billable",
+        "placeholder",
+        "has_article",
+        "public_page",
+    )
 
     def get_queryset(self, request):
         statuses = Article.objects.filter(code_id=OuterRef("pk")).values("status")[:1]
@@ -73,7 +83,9 @@ class CodeAdmin(ReadOnlyAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # "m612" means M61.2: search for the official spelling of a code typed without its dot.
-        canonical = canonical_code(search_term.strip()) if search_term and " " not in search_term.strip() else None
+        canonical = (
+            canonical_code(search_term.strip()) if search_term and " " not in search_term.strip() else None
+        )
         return super().get_search_results(request, queryset, canonical or search_term)
 
     @admin.display(description=_("article"), ordering="article_state")
@@ -82,7 +94,9 @@ class CodeAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("public page"))
     def public_page(self, obj):
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), _("view"))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), _("view")
+        )
 
 
 @admin.register(Synonym)
@@ -160,7 +174,16 @@ class ArticleForm(admin.ModelAdmin.form):
 @admin.register(Article)
 class ArticleAdmin(SimpleHistoryAdmin):
     form = ArticleForm
-    list_display = ("code_string", "title", "status", "publish_at", "medical_reviewer", "last_reviewed", "illustrated", "updated_at")
+    list_display = (
+        "code_string",
+        "title",
+        "status",
+        "publish_at",
+        "medical_reviewer",
+        "last_reviewed",
+        "illustrated",
+        "updated_at",
+    )
     list_display_links = ("code_string", "title")
     list_filter = ("status", ChapterFilter, "medical_reviewer", ReviewOverdueFilter, IllustrationFilter)
     search_fields = ("^code__code", "title")
@@ -171,7 +194,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
     readonly_fields = ("status", "public_page", "updated_at")
     fieldsets = (
         (None, {"fields": ("code", "title", "summary", "body", "related_codes")}),
-        (_("Illustration"), {"fields": ("illustration", "illustration_alt", "illustration_caption", "illustration_credit")}),
+        (
+            _("Illustration"),
+            {"fields": ("illustration", "illustration_alt", "illustration_caption", "illustration_credit")},
+        ),
         (_("Review"), {"fields": ("author", "medical_reviewer", "last_reviewed")}),
         (_("Publishing"), {"fields": ("status", "publish_at", "public_page", "updated_at")}),
     )
@@ -207,8 +233,16 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:object_id>/preview/", view(admin_views.article_preview), name="conditions_article_preview"),
-            path("<int:object_id>/compare/", view(admin_views.article_compare), name="conditions_article_compare"),
+            path(
+                "<int:object_id>/preview/",
+                view(admin_views.article_preview),
+                name="conditions_article_preview",
+            ),
+            path(
+                "<int:object_id>/compare/",
+                view(admin_views.article_compare),
+                name="conditions_article_compare",
+            ),
             path(
                 "<int:object_id>/revert/<int:history_id>/",
                 view(admin_views.article_revert),
@@ -224,7 +258,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         article = self.get_object(request, object_id)
         steps = admin_views.steps_for(request.user, article) if article else []
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "workflow_steps": steps})
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "workflow_steps": steps}
+        )
 
     # --- list columns and bulk actions ------------------------------------------------------
     @admin.display(description=_("code"), ordering="code_id")
@@ -241,8 +277,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
             return "—"
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">{}</a> · <a href="{}" target="_blank" rel="noopener">{}</a>',
-            obj.get_absolute_url(), _("public page"),
-            reverse("admin:conditions_article_preview", args=[obj.pk]), _("preview this version"),
+            obj.get_absolute_url(),
+            _("public page"),
+            reverse("admin:conditions_article_preview", args=[obj.pk]),
+            _("preview this version"),
         )
 
     def _run_step(self, request, queryset, service):

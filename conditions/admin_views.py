@@ -29,8 +29,19 @@ STEPS = {
     "archive": (services.article_archive, _("Archive")),
 }
 COMPARED_FIELDS = [
-    "code", "title", "summary", "body", "illustration", "illustration_alt", "illustration_caption",
-    "illustration_credit", "author", "medical_reviewer", "last_reviewed", "status", "publish_at",
+    "code",
+    "title",
+    "summary",
+    "body",
+    "illustration",
+    "illustration_alt",
+    "illustration_caption",
+    "illustration_credit",
+    "author",
+    "medical_reviewer",
+    "last_reviewed",
+    "status",
+    "publish_at",
 ]
 
 
@@ -56,9 +67,11 @@ def article_preview(request, object_id):
     article.body_html = render_markdown(article.body)
     try:
         context = public_code_context(request, article)
-    except Code.DoesNotExist:
+    except Code.DoesNotExist as missing:
         # The article outlived its code (a release retired it): there is no page to preview.
-        raise Http404(_("The code %(code)s is not in the current release.") % {"code": article.code_id})
+        raise Http404(
+            _("The code %(code)s is not in the current release.") % {"code": article.code_id}
+        ) from missing
     response = TemplateResponse(request, "conditions/code.html", context)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "private, no-store"
@@ -74,9 +87,14 @@ def article_step(request, object_id, step):
     except services.WorkflowError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("“%(title)s” is now %(status)s.") % {
-            "title": article.title, "status": article.get_status_display().lower(),
-        })
+        messages.success(
+            request,
+            _("“%(title)s” is now %(status)s.")
+            % {
+                "title": article.title,
+                "status": article.get_status_display().lower(),
+            },
+        )
     return redirect("admin:conditions_article_change", article.pk)
 
 
@@ -123,20 +141,27 @@ def article_compare(request, object_id):
         if before == after:
             continue
         lines = list(difflib.ndiff(str(before or "").splitlines(), str(after or "").splitlines()))
-        changes.append({
-            "field": Article._meta.get_field(field).verbose_name,
-            "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
-        })
+        changes.append(
+            {
+                "field": Article._meta.get_field(field).verbose_name,
+                "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
+            }
+        )
     sources = {
-        key: [f"{s.title} <{s.url}>" for s in services.sources_at_revision(article=article, history_id=record.history_id)]
+        key: [
+            f"{s.title} <{s.url}>"
+            for s in services.sources_at_revision(article=article, history_id=record.history_id)
+        ]
         for key, record in (("old", old), ("new", new))
     }
     if sources["old"] != sources["new"]:
         lines = difflib.ndiff(sources["old"], sources["new"])
-        changes.append({
-            "field": _("sources"),
-            "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
-        })
+        changes.append(
+            {
+                "field": _("sources"),
+                "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
+            }
+        )
     model_admin = admin.site._registry[Article]
     context = {
         **admin.site.each_context(request),

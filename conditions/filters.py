@@ -11,11 +11,20 @@ from .search import parse_query
 class CodeSearchFilter(django_filters.FilterSet):
     """The search box query (ranked through ``CodeQuerySet.search``) narrowed by chapter, billable, article, level."""
 
-    LEVELS = [(1, _("Category")), (2, _("2nd level")), (3, _("3rd level")), (4, _("4th level")), (5, _("5th level"))]
+    LEVELS = [
+        (1, _("Category")),
+        (2, _("2nd level")),
+        (3, _("3rd level")),
+        (4, _("4th level")),
+        (5, _("5th level")),
+    ]
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_search", widget=forms.HiddenInput)
     chapter = django_filters.ModelChoiceFilter(
-        label=_("Chapter"), queryset=Chapter.objects.all(), empty_label=_("All chapters"), to_field_name="number"
+        label=_("Chapter"),
+        queryset=Chapter.objects.all(),
+        empty_label=_("All chapters"),
+        to_field_name="number",
     )
     billable = django_filters.BooleanFilter(
         label=_("Billable codes only"), method="filter_true", widget=forms.CheckboxInput
@@ -23,7 +32,9 @@ class CodeSearchFilter(django_filters.FilterSet):
     has_article = django_filters.BooleanFilter(
         label=_("With an article"), method="filter_true", widget=forms.CheckboxInput
     )
-    level = django_filters.ChoiceFilter(label=_("Level"), field_name="depth", choices=LEVELS, empty_label=_("Any level"))
+    level = django_filters.ChoiceFilter(
+        label=_("Level"), field_name="depth", choices=LEVELS, empty_label=_("Any level")
+    )
 
     class Meta:
         model = Code

@@ -9,12 +9,13 @@ not take every 7th character).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-import importlib.util
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 DATA_PACKAGE = "simple_icd_10_cm"
 DEFAULT_TABULAR = "icd10c-tabular-April-1-2026.xml"
@@ -174,7 +175,9 @@ def _visual_impairment_lines(element: ET.Element) -> list[str]:
     return lines
 
 
-def parse(source: Path | str | IO[bytes], *, valid_codes: set[str] | None = None) -> Iterator[Chapter | Block | Code]:
+def parse(
+    source: Path | str | IO[bytes], *, valid_codes: set[str] | None = None
+) -> Iterator[Chapter | Block | Code]:
     """Stream records out of a tabular XML file.
 
     ``valid_codes`` is the set of dotless entries of the official code list;
@@ -236,7 +239,14 @@ def parse(source: Path | str | IO[bytes], *, valid_codes: set[str] | None = None
                 yield Chapter(frame.name, title, code_range, frame.sort_order, frame.notes)
             elif tag == "section":
                 title, code_range = _split_range(frame.desc)
-                yield Block(frame.attrib.get("id", ""), chapter_number, title, code_range or frame.attrib.get("id", ""), frame.sort_order, frame.notes)
+                yield Block(
+                    frame.attrib.get("id", ""),
+                    chapter_number,
+                    title,
+                    code_range or frame.attrib.get("id", ""),
+                    frame.sort_order,
+                    frame.notes,
+                )
             else:
                 diag_parents = [f for f in stack if f.tag == "diag"]
                 parent = diag_parents[-1].name if diag_parents else None
@@ -256,7 +266,11 @@ def parse(source: Path | str | IO[bytes], *, valid_codes: set[str] | None = None
                 extensions: list[Code] = []
                 if not frame.has_children:
                     definition = next(
-                        (f.seventh_characters for f in reversed([*diag_parents, frame]) if f.seventh_characters),
+                        (
+                            f.seventh_characters
+                            for f in reversed([*diag_parents, frame])
+                            if f.seventh_characters
+                        ),
                         [],
                     )
                     for character, meaning in definition:

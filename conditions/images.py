@@ -18,7 +18,12 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format -> (format written, file suffix). GIFs become PNGs: one frame, no palette tricks.
-OUTPUT_FORMATS = {"PNG": ("PNG", ".png"), "JPEG": ("JPEG", ".jpg"), "GIF": ("PNG", ".png"), "WEBP": ("WEBP", ".webp")}
+OUTPUT_FORMATS = {
+    "PNG": ("PNG", ".png"),
+    "JPEG": ("JPEG", ".jpg"),
+    "GIF": ("PNG", ".png"),
+    "WEBP": ("WEBP", ".webp"),
+}
 STORED_SUFFIXES = {".png", ".jpg", ".webp", ".svg"}
 DESKTOP_WIDTH = 1600
 PHONE_WIDTH = 640
@@ -49,7 +54,9 @@ def clean_illustration(upload) -> CleanedImage:
     upload.seek(0)
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ValidationError(_("The image is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)}, code="too_large")
+        raise ValidationError(
+            _("The image is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)}, code="too_large"
+        )
     image = _open(data)
     written_format, suffix = OUTPUT_FORMATS[image.format]
     image = _prepare(image, written_format)
@@ -69,7 +76,9 @@ def phone_variant(cleaned: CleanedImage) -> CleanedImage | None:
         image.load()
         image.thumbnail((PHONE_WIDTH, PHONE_WIDTH * 4))
         return CleanedImage(
-            _encode(image, written_format), name=f"illustration-{PHONE_WIDTH}{Path(cleaned.name).suffix}", size=image.size
+            _encode(image, written_format),
+            name=f"illustration-{PHONE_WIDTH}{Path(cleaned.name).suffix}",
+            size=image.size,
         )
 
 
@@ -92,7 +101,8 @@ def bundled_illustration(path: Path) -> CleanedImage:
 def _open(data: bytes) -> Image.Image:
     invalid = ValidationError(_("Upload a valid PNG, JPEG, GIF or WebP image."), code="invalid_image")
     too_many_pixels = ValidationError(
-        _("The image has more than %(mp)s million pixels.") % {"mp": settings.ILLUSTRATION_MAX_PIXELS // 1_000_000},
+        _("The image has more than %(mp)s million pixels.")
+        % {"mp": settings.ILLUSTRATION_MAX_PIXELS // 1_000_000},
         code="too_many_pixels",
     )
     try:
@@ -111,10 +121,10 @@ def _open(data: bytes) -> Image.Image:
         image.load()
     except ValidationError:
         raise
-    except Image.DecompressionBombError:
-        raise too_many_pixels
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise invalid
+    except Image.DecompressionBombError as error:
+        raise too_many_pixels from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise invalid from error
     return image
 
 

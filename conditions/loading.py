@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from django.db import connection, transaction
 
@@ -32,8 +32,16 @@ TABLES = (
         Code,
         ["code"],
         [
-            "title", "chapter_id", "block_id", "parent_id", "ancestors", "depth",
-            "sort_order", "billable", "placeholder", "seventh_characters",
+            "title",
+            "chapter_id",
+            "block_id",
+            "parent_id",
+            "ancestors",
+            "depth",
+            "sort_order",
+            "billable",
+            "placeholder",
+            "seventh_characters",
         ],
     ),
     (Note, ["owner_type", "owner", "kind", "position"], ["text"]),
@@ -63,16 +71,28 @@ def _rows(records):
             rows[Chapter].append((record.number, record.title, record.code_range, record.sort_order))
             rows[Note].extend(("chapter", record.number, n.kind, n.position, n.text) for n in record.notes)
         elif isinstance(record, icd10cm.Block):
-            rows[Block].append((record.block_id, record.chapter, record.title, record.code_range, record.sort_order))
+            rows[Block].append(
+                (record.block_id, record.chapter, record.title, record.code_range, record.sort_order)
+            )
             rows[Note].extend(("block", record.block_id, n.kind, n.position, n.text) for n in record.notes)
     for record in codes:  # official order: a parent always comes before its children
         chain = [*ancestors[record.parent], record.parent] if record.parent else []
         ancestors[record.code] = chain
-        rows[Code].append((
-            record.code, record.title, record.chapter, record.block, record.parent, chain,
-            record.depth, record.sort_order, record.billable, record.placeholder,
-            json.dumps([list(pair) for pair in record.seventh_characters]),
-        ))
+        rows[Code].append(
+            (
+                record.code,
+                record.title,
+                record.chapter,
+                record.block,
+                record.parent,
+                chain,
+                record.depth,
+                record.sort_order,
+                record.billable,
+                record.placeholder,
+                json.dumps([list(pair) for pair in record.seventh_characters]),
+            )
+        )
         rows[Note].extend(("code", record.code, n.kind, n.position, n.text) for n in record.notes)
     return rows
 
@@ -83,23 +103,18 @@ def _merge(cursor, model, keys, columns, rows, summary: ImportSummary) -> None:
     all_columns = [*keys, *columns]
     column_list = ", ".join(all_columns)
     cursor.execute(
-        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
-        f"SELECT {column_list} FROM {table} WITH NO DATA"
+        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA"
     )
     with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
     key_list = ", ".join(keys)
     join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    cursor.execute(
-        f"DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})"
-    )
+    cursor.execute(f"DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})")
     summary.deleted[table] = cursor.rowcount
     changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in columns)
     assignments = ", ".join(f"{c} = s.{c}" for c in columns)
-    cursor.execute(
-        f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE {join} AND ({changed})"
-    )
+    cursor.execute(f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE {join} AND ({changed})")
     summary.updated[table] = cursor.rowcount
     cursor.execute(
         f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} s "

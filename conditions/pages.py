@@ -113,7 +113,12 @@ class CodePage:
         """Phone-size and full-size files for the browser to choose from, when a phone copy exists."""
         article = self.article
         small = article.illustration_small if article else None
-        if not (self.illustration_url and small and article.illustration_width and small.storage.exists(small.name)):
+        if not (
+            self.illustration_url
+            and small
+            and article.illustration_width
+            and small.storage.exists(small.name)
+        ):
             return ""
         return f"{small.url} {PHONE_WIDTH}w, {article.illustration.url} {article.illustration_width}w"
 
@@ -178,7 +183,9 @@ def code_page(code_string):
         tree_is_complete=complete,
         descendant_count=total,
         billable_descendant_count=billable,
-        seventh_characters=[tuple(pair) for pair in seventh_source.seventh_characters] if seventh_source else [],
+        seventh_characters=[tuple(pair) for pair in seventh_source.seventh_characters]
+        if seventh_source
+        else [],
         seventh_source=seventh_source,
         seventh_notes=[
             link_code_references(note.text, known)
@@ -209,7 +216,9 @@ def _code_tree(code):
 
     Returns (entries, closing markup, whether the whole tree is shown, codes under it, billable codes under it).
     """
-    rows = list(Code.objects.descendants_of(code).values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1])
+    rows = list(
+        Code.objects.descendants_of(code).values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1]
+    )
     if len(rows) <= TREE_LIMIT:
         entries = [TreeEntry(c, t, b, depth - code.depth) for c, t, b, depth in rows]
         return (*_nest(entries), True, len(rows), sum(1 for row in rows if row[2]))
@@ -247,9 +256,13 @@ def _nest(entries):
 
 def _neighbours(code):
     rows = (
-        Code.objects.filter(sort_order__lt=code.sort_order).order_by("-sort_order").only("code", "title", "sort_order")[:1]
+        Code.objects.filter(sort_order__lt=code.sort_order)
+        .order_by("-sort_order")
+        .only("code", "title", "sort_order")[:1]
     ).union(
-        Code.objects.filter(sort_order__gt=code.sort_order).order_by("sort_order").only("code", "title", "sort_order")[:1]
+        Code.objects.filter(sort_order__gt=code.sort_order)
+        .order_by("sort_order")
+        .only("code", "title", "sort_order")[:1]
     )
     found = {"previous": None, "next": None}
     for row in rows:
@@ -283,18 +296,18 @@ def _reference_link(match, known):
     start, end, text = match["start"], match["end"], match.group(0)
     if end and f"{start}-{end}" in known:
         target = known[f"{start}-{end}"]
-        if "-" in target:
-            url = reverse("conditions:block", args=[target])
-        else:
-            url = reverse("conditions:chapter", args=[target])
+        view = "conditions:block" if "-" in target else "conditions:chapter"
+        url = reverse(view, args=[target])
         return format_html('<a href="{}">{}</a>', url, text)
     if end:
         # A range that is no block: link each end that exists.
         parts = [
-            format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[c]), c) if c in known else escape(c)
+            format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[c]), c)
+            if c in known
+            else escape(c)
             for c in (start, end)
         ]
-        return mark_safe(f"{parts[0]}-{parts[1]}{escape(text[len(start) + 1 + len(end):])}")
+        return mark_safe(f"{parts[0]}-{parts[1]}{escape(text[len(start) + 1 + len(end) :])}")
     if start in known:
         return format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[start]), text)
     return escape(text)
@@ -308,7 +321,7 @@ def link_code_references(text, known):
         out.append(escape(text[last:inner_start]))
         inner, pos = paren.group(1), 0
         for match in CODE_REFERENCE.finditer(inner):
-            out.append(escape(inner[pos:match.start()]))
+            out.append(escape(inner[pos : match.start()]))
             out.append(_reference_link(match, known))
             pos = match.end()
         out.append(escape(inner[pos:]))
@@ -324,7 +337,9 @@ def _note_groups(code, ancestors, notes, known):
         level = "category" if ancestor.is_category else "code"
         sources.append(("code", ancestor.code, f"From {level} {ancestor.code}", ancestor.get_absolute_url()))
     sources.append(("block", code.block_id, f"From block {code.block_id}", code.block.get_absolute_url()))
-    sources.append(("chapter", code.chapter_id, f"From chapter {code.chapter_id}", code.chapter.get_absolute_url()))
+    sources.append(
+        ("chapter", code.chapter_id, f"From chapter {code.chapter_id}", code.chapter.get_absolute_url())
+    )
     rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
 
     by_kind = {}

@@ -26,9 +26,19 @@ Status = Article.Status
 
 # What a revert restores: the content, never the workflow state or the code.
 REVERTIBLE_FIELDS = [
-    "title", "summary", "body", "illustration", "illustration_small", "illustration_width",
-    "illustration_height", "illustration_alt", "illustration_caption", "illustration_credit",
-    "author", "medical_reviewer", "last_reviewed",
+    "title",
+    "summary",
+    "body",
+    "illustration",
+    "illustration_small",
+    "illustration_width",
+    "illustration_height",
+    "illustration_alt",
+    "illustration_caption",
+    "illustration_credit",
+    "author",
+    "medical_reviewer",
+    "last_reviewed",
 ]
 SOURCE_FIELDS = ["position", "title", "url"]
 
@@ -97,14 +107,22 @@ class Step:
 
 
 WORKFLOW = {
-    "submit": Step("submit_article", frozenset({Status.DRAFT}), Status.IN_REVIEW, gettext_lazy("Submitted for review")),
+    "submit": Step(
+        "submit_article", frozenset({Status.DRAFT}), Status.IN_REVIEW, gettext_lazy("Submitted for review")
+    ),
     "publish": Step(
-        "publish_article", frozenset({Status.DRAFT, Status.IN_REVIEW, Status.ARCHIVED}), Status.PUBLISHED,
+        "publish_article",
+        frozenset({Status.DRAFT, Status.IN_REVIEW, Status.ARCHIVED}),
+        Status.PUBLISHED,
         gettext_lazy("Published"),
     ),
-    "unpublish": Step("publish_article", frozenset({Status.PUBLISHED}), Status.DRAFT, gettext_lazy("Unpublished")),
+    "unpublish": Step(
+        "publish_article", frozenset({Status.PUBLISHED}), Status.DRAFT, gettext_lazy("Unpublished")
+    ),
     "archive": Step(
-        "publish_article", frozenset({Status.DRAFT, Status.IN_REVIEW, Status.PUBLISHED}), Status.ARCHIVED,
+        "publish_article",
+        frozenset({Status.DRAFT, Status.IN_REVIEW, Status.PUBLISHED}),
+        Status.ARCHIVED,
         gettext_lazy("Archived"),
     ),
 }
@@ -116,7 +134,11 @@ def _transition(article: Article, user: AbstractUser, step: Step) -> Article:
     if current.status not in step.allowed_from:
         raise WorkflowError(
             _("“%(title)s” is %(status)s and cannot be %(step)s.")
-            % {"title": current.title, "status": current.get_status_display().lower(), "step": str(step.reason).lower()},
+            % {
+                "title": current.title,
+                "status": current.get_status_display().lower(),
+                "step": str(step.reason).lower(),
+            },
             code="invalid_transition",
         )
     current.status = step.to
@@ -186,7 +208,8 @@ def article_revert(*, article: Article, user: AbstractUser, history_id: int) -> 
     for field in REVERTIBLE_FIELDS:
         setattr(article, field, getattr(record, field))
     article_save(
-        article=article, user=user,
+        article=article,
+        user=user,
         reason=_("Reverted to the revision of %(date)s")
         % {"date": f"{timezone.localtime(record.history_date):%Y-%m-%d %H:%M:%S}"},
     )
@@ -195,7 +218,9 @@ def article_revert(*, article: Article, user: AbstractUser, history_id: int) -> 
         source._history_user = user
         source.delete()
     for source in sources:
-        restored = ArticleSource(article=article, **{field: getattr(source, field) for field in SOURCE_FIELDS})
+        restored = ArticleSource(
+            article=article, **{field: getattr(source, field) for field in SOURCE_FIELDS}
+        )
         restored._history_user = user
         restored.save()
     return article

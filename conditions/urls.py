@@ -7,7 +7,11 @@ app_name = "conditions"
 urlpatterns = [
     path("", views.home, name="home"),
     re_path(r"^chapters/(?P<number>[0-9]{1,2})/$", views.chapter_detail, name="chapter"),
-    re_path(r"^blocks/(?P<block_id>[A-Za-z][0-9A-Za-z]{2}(?:-[A-Za-z][0-9A-Za-z]{2})?)/$", views.block_detail, name="block"),
+    re_path(
+        r"^blocks/(?P<block_id>[A-Za-z][0-9A-Za-z]{2}(?:-[A-Za-z][0-9A-Za-z]{2})?)/$",
+        views.block_detail,
+        name="block",
+    ),
     path("codes/<str:code>/", views.code_detail, name="code"),
     # /codes/m612 (no slash) redirects to the canonical address in one hop, not two through APPEND_SLASH.
     path("codes/<str:code>", views.code_detail, name="code-no-slash"),

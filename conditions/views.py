@@ -42,7 +42,11 @@ def block_detail(request, block_id):
     return render(
         request,
         "conditions/block.html",
-        {"code_block": block, "categories": pages.block_categories(block), "sub_blocks": pages.sub_blocks(block)},
+        {
+            "code_block": block,
+            "categories": pages.block_categories(block),
+            "sub_blocks": pages.sub_blocks(block),
+        },
     )
 
 
@@ -85,7 +89,11 @@ def not_found(request, text=""):
     return render(
         request,
         "404.html",
-        {"asked": canonical_code(text), "nearest": pages.nearest_codes(text), "chapters": Chapter.objects.all()},
+        {
+            "asked": canonical_code(text),
+            "nearest": pages.nearest_codes(text),
+            "chapters": Chapter.objects.all(),
+        },
         status=404,
     )
 
@@ -93,7 +101,7 @@ def not_found(request, text=""):
 def page_not_found(request, exception=None):
     """handler404: for a /codes/... address, suggest codes from what follows /codes/."""
     path = request.path
-    text = path[len("/codes/"):] if path.startswith("/codes/") else ""
+    text = path[len("/codes/") :] if path.startswith("/codes/") else ""
     return not_found(request, text)
 
 
@@ -101,6 +109,12 @@ def page_not_found(request, exception=None):
 @cache_control(max_age=86400, public=True)
 def robots_txt(request):
     sitemap = request.build_absolute_uri(reverse("sitemap-index"))
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/", "Disallow: /saved/", f"Sitemap: {sitemap}", ""]
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        "Disallow: /saved/",
+        f"Sitemap: {sitemap}",
+        "",
+    ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
-

@@ -30,7 +30,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"
+    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105 (DEBUG only)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -91,11 +91,7 @@ if not DATABASE_URL:
     from icdsite.embedded_db import database_url
 
     DATABASE_URL = database_url()
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=600, conn_health_checks=True
-    )
-}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("icdsite runs on PostgreSQL only: DATABASE_URL must be postgres://...")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -22,7 +22,9 @@ def media_root(settings, tmp_path):
 def _member_of(django_user_model, group_name, username):
     from django.contrib.auth.models import Group
 
-    user = django_user_model.objects.create_user(username, password="correct horse battery staple", is_staff=True)
+    user = django_user_model.objects.create_user(
+        username, password="correct horse battery staple", is_staff=True
+    )
     user.groups.add(Group.objects.get(name=group_name))
     return user
 

@@ -19,19 +19,32 @@ TITLE = "Bone growing in a paralysed muscle"
 SUMMARY = "Bone can form inside muscles after a spinal cord injury."
 
 
-def article_form(code="M61.2", title=TITLE, sources=(("MedlinePlus", "https://medlineplus.gov/"),), existing=(), **extra):
+def article_form(
+    code="M61.2", title=TITLE, sources=(("MedlinePlus", "https://medlineplus.gov/"),), existing=(), **extra
+):
     data = {
-        "code": code, "title": title, "summary": SUMMARY,
+        "code": code,
+        "title": title,
+        "summary": SUMMARY,
         "body": "Hard lumps can form.\n\n1. Stretch daily\n2. Keep moving\n\n<img src=x onerror=alert(1)>",
-        "illustration_alt": "", "illustration_caption": "", "illustration_credit": "",
-        "author": "Sam Writer", "medical_reviewer": "Dr Rev", "last_reviewed": "2026-01-10",
-        "publish_at_0": "", "publish_at_1": "",
-        "sources-TOTAL_FORMS": str(len(sources)), "sources-INITIAL_FORMS": str(len(existing)),
-        "sources-MIN_NUM_FORMS": "0", "sources-MAX_NUM_FORMS": "1000",
+        "illustration_alt": "",
+        "illustration_caption": "",
+        "illustration_credit": "",
+        "author": "Sam Writer",
+        "medical_reviewer": "Dr Rev",
+        "last_reviewed": "2026-01-10",
+        "publish_at_0": "",
+        "publish_at_1": "",
+        "sources-TOTAL_FORMS": str(len(sources)),
+        "sources-INITIAL_FORMS": str(len(existing)),
+        "sources-MIN_NUM_FORMS": "0",
+        "sources-MAX_NUM_FORMS": "1000",
         "_save": "Save",
     }
     for i, (source_title, url) in enumerate(sources):
-        data.update({f"sources-{i}-position": str(i + 1), f"sources-{i}-title": source_title, f"sources-{i}-url": url})
+        data.update(
+            {f"sources-{i}-position": str(i + 1), f"sources-{i}-title": source_title, f"sources-{i}-url": url}
+        )
         if i < len(existing):
             data.update({f"sources-{i}-id": str(existing[i]), f"sources-{i}-article": ""})
     data.update(extra)
@@ -89,7 +102,9 @@ def test_the_workflow_end_to_end(client, editor, publisher, media_root):
     history = client.get(reverse("admin:conditions_article_history", args=[article.pk])).content.decode()
     assert "eddie" in history and "pat" in history and "Submitted for review" in history
     first = article.history.earliest("history_date")
-    compare = client.get(reverse("admin:conditions_article_compare", args=[article.pk]), {"old": first.history_id})
+    compare = client.get(
+        reverse("admin:conditions_article_compare", args=[article.pk]), {"old": first.history_id}
+    )
     assert compare.status_code == 200
     assert re.search(r'class="removed">Bone growing in a paralysed muscle</li>', compare.content.decode())
     assert re.search(r'class="added">Extra bone after paralysis, edited</li>', compare.content.decode())
@@ -144,12 +159,17 @@ class TestEditorGroup:
         assert 'name="_save"' not in html and "/codes/I10/" in html
         assert client.post(change_url, {"title": "Hacked"}).status_code == 403
         assert client.get(reverse("admin:conditions_code_add")).status_code == 403
-        assert client.post(reverse("admin:conditions_code_delete", args=["I10"]), {"post": "yes"}).status_code == 403
+        assert (
+            client.post(reverse("admin:conditions_code_delete", args=["I10"]), {"post": "yes"}).status_code
+            == 403
+        )
         assert Code.objects.get(pk="I10").title == "Essential (primary) hypertension"
 
     def test_can_add_a_synonym(self, client, editor):
         client.force_login(editor)
-        response = client.post(reverse("admin:conditions_synonym_add"), {"term": "sugar", "meaning": "diabetes", "code": ""})
+        response = client.post(
+            reverse("admin:conditions_synonym_add"), {"term": "sugar", "meaning": "diabetes", "code": ""}
+        )
         assert response.status_code == 302
         assert Synonym.objects.get(term="sugar").history.get().history_user == editor
 
@@ -175,7 +195,10 @@ class TestPublisherGroup:
 
     def test_cannot_change_codes_either(self, client, publisher):
         client.force_login(publisher)
-        assert client.post(reverse("admin:conditions_code_change", args=["I10"]), {"title": "x"}).status_code == 403
+        assert (
+            client.post(reverse("admin:conditions_code_change", args=["I10"]), {"title": "x"}).status_code
+            == 403
+        )
 
 
 def test_anonymous_visitors_get_the_login_page(client, editor):
@@ -202,7 +225,12 @@ def png_upload(name="drawing.png", size=(900, 500)):
 def test_uploads_through_the_admin(client, editor, media_root):
     client.force_login(editor)
     php = SimpleUploadedFile("shell.png", b"<?php system($_GET['c']); ?>", content_type="image/png")
-    response = client.post(ADD_URL, article_form(illustration=php, illustration_alt="a", illustration_caption="b", illustration_credit="c"))
+    response = client.post(
+        ADD_URL,
+        article_form(
+            illustration=php, illustration_alt="a", illustration_caption="b", illustration_credit="c"
+        ),
+    )
     assert response.status_code == 200 and not Article.objects.exists()
     assert "Upload a valid image" in response.content.decode()
 
@@ -211,7 +239,12 @@ def test_uploads_through_the_admin(client, editor, media_root):
 
     response = client.post(
         ADD_URL,
-        article_form(illustration=png_upload("../../../evil.php.png"), illustration_alt="Blue", illustration_caption="A drawing", illustration_credit="Us"),
+        article_form(
+            illustration=png_upload("../../../evil.php.png"),
+            illustration_alt="Blue",
+            illustration_caption="A drawing",
+            illustration_credit="Us",
+        ),
     )
     assert response.status_code == 302
     article = Article.objects.get()
@@ -227,17 +260,29 @@ def test_sessions_expire_and_logins_are_throttled(client, django_user_model):
     response = client.post(login, {"username": "victim", "password": "correct horse battery staple"})
     assert response.status_code == 302 and client.cookies["sessionid"]["max-age"] == 8 * 60 * 60
     client.logout()
-    statuses = [client.post(login, {"username": "victim", "password": f"guess {i}"}).status_code for i in range(5)]
+    statuses = [
+        client.post(login, {"username": "victim", "password": f"guess {i}"}).status_code for i in range(5)
+    ]
     assert statuses == [200, 200, 200, 200, 429]
     # Locked out even with the right password now.
-    assert client.post(login, {"username": "victim", "password": "correct horse battery staple"}).status_code == 429
+    assert (
+        client.post(login, {"username": "victim", "password": "correct horse battery staple"}).status_code
+        == 429
+    )
 
 
 def test_the_admin_path_comes_from_the_environment():
     script = "import django; django.setup(); from django.urls import reverse; print(reverse('admin:index'))"
-    env = {"DJANGO_SETTINGS_MODULE": "icdsite.settings", "DEBUG": "1", "ADMIN_PATH": "backoffice-7f3/",
-           "DATABASE_URL": "postgres://unused@127.0.0.1:1/unused", "PATH": "/usr/bin:/bin"}
-    output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    env = {
+        "DJANGO_SETTINGS_MODULE": "icdsite.settings",
+        "DEBUG": "1",
+        "ADMIN_PATH": "backoffice-7f3/",
+        "DATABASE_URL": "postgres://unused@127.0.0.1:1/unused",
+        "PATH": "/usr/bin:/bin",
+    }
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     assert output.stdout.strip() == "/backoffice-7f3/"
 
 
@@ -253,13 +298,24 @@ class TestSpeedOverAllCodes:
             response = client.get(reverse("admin:conditions_code_changelist"))
         assert response.status_code == 200 and "A00.0" in response.content.decode()
 
-    @pytest.mark.parametrize("term, expected", [("M61", "M61.20"), ("m612", "M61.21"), ("lateral epicondylitis", "M77.10")])
+    @pytest.mark.parametrize(
+        "term, expected", [("M61", "M61.20"), ("m612", "M61.21"), ("lateral epicondylitis", "M77.10")]
+    )
     def test_code_search(self, client, django_assert_max_num_queries, term, expected):
         with django_assert_max_num_queries(8):
             response = client.get(reverse("admin:conditions_code_changelist"), {"q": term})
         assert expected in response.content.decode()
 
-    @pytest.mark.parametrize("term, first", [("m61.2", "M61.2"), ("I10", "I10"), ("struck by tennis", "W21.12"), ("zqxj", None), ("asthma", "J45")])
+    @pytest.mark.parametrize(
+        "term, first",
+        [
+            ("m61.2", "M61.2"),
+            ("I10", "I10"),
+            ("struck by tennis", "W21.12"),
+            ("zqxj", None),
+            ("asthma", "J45"),
+        ],
+    )
     def test_code_autocomplete(self, client, django_assert_max_num_queries, term, first):
         with django_assert_max_num_queries(4):
             response = client.get(
@@ -290,18 +346,37 @@ def test_preview_of_an_article_whose_code_was_retired_is_a_404(client, publisher
     )
     client.force_login(publisher)
     assert client.get(reverse("admin:conditions_article_preview", args=[article.pk])).status_code == 404
-    assert client.get(reverse("admin:conditions_article_compare", args=[article.pk]), {"old": "x", "new": "'"}).status_code == 200
+    assert (
+        client.get(
+            reverse("admin:conditions_article_compare", args=[article.pk]), {"old": "x", "new": "'"}
+        ).status_code
+        == 200
+    )
 
 
 def test_the_groups_hold_exactly_these_permissions(db):
     from django.contrib.auth.models import Group
 
     editor = {
-        "view_chapter", "view_block", "view_code", "view_note",
-        "view_article", "add_article", "change_article", "submit_article",
-        "view_articlesource", "add_articlesource", "change_articlesource", "delete_articlesource",
-        "view_historicalarticle", "view_historicalarticlesource",
-        "view_synonym", "add_synonym", "change_synonym", "delete_synonym", "view_historicalsynonym",
+        "view_chapter",
+        "view_block",
+        "view_code",
+        "view_note",
+        "view_article",
+        "add_article",
+        "change_article",
+        "submit_article",
+        "view_articlesource",
+        "add_articlesource",
+        "change_articlesource",
+        "delete_articlesource",
+        "view_historicalarticle",
+        "view_historicalarticlesource",
+        "view_synonym",
+        "add_synonym",
+        "change_synonym",
+        "delete_synonym",
+        "view_historicalsynonym",
     }
     for name, expected in [("Editor", editor), ("Publisher", editor | {"publish_article"})]:
         granted = set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
@@ -312,7 +387,12 @@ def test_editors_cannot_delete_articles(client, editor):
     client.force_login(editor)
     client.post(ADD_URL, article_form())
     article = Article.objects.get()
-    assert client.post(reverse("admin:conditions_article_delete", args=[article.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:conditions_article_delete", args=[article.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert Article.objects.exists()
 
 
@@ -324,10 +404,21 @@ def test_article_list_filters(client, publisher):
     from conditions import services
 
     today = timezone.localdate()
-    for code, reviewed in [("I10", today - timedelta(days=400)), ("E11.9", today - timedelta(days=30)), ("J45.909", None)]:
+    for code, reviewed in [
+        ("I10", today - timedelta(days=400)),
+        ("E11.9", today - timedelta(days=30)),
+        ("J45.909", None),
+    ]:
         services.article_save(
-            article=Article(code_id=code, title=f"About {code}", summary="s", body="b", author="a", last_reviewed=reviewed,
-                            medical_reviewer="Dr Who" if code == "I10" else "Dr No"),
+            article=Article(
+                code_id=code,
+                title=f"About {code}",
+                summary="s",
+                body="b",
+                author="a",
+                last_reviewed=reviewed,
+                medical_reviewer="Dr Who" if code == "I10" else "Dr No",
+            ),
             user=publisher,
         )
     client.force_login(publisher)

@@ -42,8 +42,10 @@ TABULAR = b"""<?xml version="1.0" encoding="utf-8"?>
 
 
 def records(data=TABULAR, valid=None):
-    return {getattr(r, "code", None) or getattr(r, "block_id", None) or r.number: r
-            for r in icd10cm.parse(io.BytesIO(data), valid_codes=valid)}
+    return {
+        getattr(r, "code", None) or getattr(r, "block_id", None) or r.number: r
+        for r in icd10cm.parse(io.BytesIO(data), valid_codes=valid)
+    }
 
 
 def test_seventh_characters_form_codes_with_placeholders():
@@ -57,7 +59,20 @@ def test_seventh_characters_form_codes_with_placeholders():
 
 
 def test_code_list_decides_which_seventh_characters_exist():
-    valid = {"19", "S00-S09", "S06", "S060X", "S060X0", "S060X0A", "S060X0S", "S060X7", "S060X7A", "S069", "S069XXA", "S069XXS"}
+    valid = {
+        "19",
+        "S00-S09",
+        "S06",
+        "S060X",
+        "S060X0",
+        "S060X0A",
+        "S060X0S",
+        "S060X7",
+        "S060X7A",
+        "S069",
+        "S069XXA",
+        "S069XXS",
+    }
     parsed = records(valid=valid)
     assert "S06.0X7A" in parsed
     assert "S06.0X7S" not in parsed
@@ -68,8 +83,14 @@ def test_records_carry_official_order_and_notes():
     ordered = [key for key, _ in sorted(parsed.items(), key=lambda item: item[1].sort_order)]
     assert ordered[:6] == ["19", "S00-S09", "S06", "S06.0X", "S06.0X0", "S06.0X0A"]
     assert parsed["19"].title == "Injury, poisoning" and parsed["19"].code_range == "S00-T88"
-    assert [n.text for n in parsed["S06.9"].notes] == ["Brain injury NOS", "Head injury NOS with loss of consciousness"]
-    assert [(n.kind, n.position) for n in parsed["S06.9"].notes] == [("inclusion_term", 0), ("inclusion_term", 1)]
+    assert [n.text for n in parsed["S06.9"].notes] == [
+        "Brain injury NOS",
+        "Head injury NOS with loss of consciousness",
+    ]
+    assert [(n.kind, n.position) for n in parsed["S06.9"].notes] == [
+        ("inclusion_term", 0),
+        ("inclusion_term", 1),
+    ]
     assert parsed["S06"].seventh_characters == [("A", "initial encounter"), ("S", "sequela")]
     assert parsed["S06.0X0A"].depth == 4
 
@@ -95,9 +116,22 @@ def test_missing_file(tmp_path):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("M61.2", "M61.2"), ("m612", "M61.2"), (" M61.2 ", "M61.2"), ("w2189xa", "W21.89XA"), ("E11", "E11"),
-     ("S72.001A", "S72.001A"), ("M 61 2", "M61.2"), ("61.2", None), ("hello", None), ("\x00", None),
-     ("M61.2" * 10, None), ("M61..2", None), ("../etc", None), ("", None)],
+    [
+        ("M61.2", "M61.2"),
+        ("m612", "M61.2"),
+        (" M61.2 ", "M61.2"),
+        ("w2189xa", "W21.89XA"),
+        ("E11", "E11"),
+        ("S72.001A", "S72.001A"),
+        ("M 61 2", "M61.2"),
+        ("61.2", None),
+        ("hello", None),
+        ("\x00", None),
+        ("M61.2" * 10, None),
+        ("M61..2", None),
+        ("../etc", None),
+        ("", None),
+    ],
 )
 def test_canonical_code(text, expected):
     assert icd10cm.canonical_code(text) == expected

@@ -7,7 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, PngImagePlugin
 
-from conditions.images import PHONE_WIDTH, bundled_illustration, clean_illustration, illustration_path, phone_variant
+from conditions.images import (
+    PHONE_WIDTH,
+    bundled_illustration,
+    clean_illustration,
+    illustration_path,
+    phone_variant,
+)
 
 
 def image_bytes(size=(800, 600), fmt="PNG", **save_options):

@@ -19,9 +19,7 @@ def official_order():
 
 def snapshot():
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT md5(string_agg(c::text, '|' ORDER BY c.code)) FROM conditions_code c"
-        )
+        cursor.execute("SELECT md5(string_agg(c::text, '|' ORDER BY c.code)) FROM conditions_code c")
         codes = cursor.fetchone()[0]
         cursor.execute(
             "SELECT md5(string_agg(n.owner_type || n.owner || n.kind || n.position || n.text, '|' "
@@ -72,7 +70,9 @@ def test_seventh_character_rules_follow_the_code_list():
     assert not Code.objects.filter(code__in=["S06.1X7D", "S06.1X7S", "S06.1X8S"]).exists()
     assert Code.objects.filter(code__in=["S06.1X6A", "S06.1X6D", "S06.1X6S"]).count() == 3
     assert Code.objects.get(code="S06").seventh_characters == [
-        ["A", "initial encounter"], ["D", "subsequent encounter"], ["S", "sequela"]
+        ["A", "initial encounter"],
+        ["D", "subsequent encounter"],
+        ["S", "sequela"],
     ]
     assert Code.objects.get(code="S72.001A").title.endswith("initial encounter for closed fracture")
 
@@ -81,7 +81,9 @@ def test_notes_keep_owner_kind_and_order():
     excludes = Note.objects.filter(owner_type="chapter", owner="1", kind="excludes2").order_by("position")
     assert [n.text for n in excludes][0] == "carrier or suspected carrier of infectious disease (Z22.-)"
     assert list(excludes.values_list("position", flat=True)) == list(range(excludes.count()))
-    assert Note.objects.filter(owner_type="code", owner="M77.1", kind="inclusion_term", text__icontains="tennis elbow").exists()
+    assert Note.objects.filter(
+        owner_type="code", owner="M77.1", kind="inclusion_term", text__icontains="tennis elbow"
+    ).exists()
 
 
 def test_second_import_changes_nothing():
@@ -122,9 +124,7 @@ def test_newer_release_updates_adds_and_retires(tmp_path):
         "<desc>Paralytic calcification and ossification of muscle (revised)</desc>",
     )
     # Retire M61.20 (and nothing else), add a new code beside it.
-    source = source.replace(
-        "<name>M61.20</name>", "<name>M61.2Z</name>", 1
-    )
+    source = source.replace("<name>M61.20</name>", "<name>M61.2Z</name>", 1)
     newer = tmp_path / "newer.xml"
     newer.write_text(source, encoding="utf-8")
     summary = loading.import_tabular(newer, code_list=icd10cm.default_code_list_path())

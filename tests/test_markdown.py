@@ -75,7 +75,9 @@ def test_markdown_features_render():
 
 
 def test_external_links_get_rel_internal_links_do_not():
-    rendered = render_markdown("[CDC](https://www.cdc.gov/diabetes/) and [I10](/codes/I10/) and [mail](mailto:a@example.org)")
+    rendered = render_markdown(
+        "[CDC](https://www.cdc.gov/diabetes/) and [I10](/codes/I10/) and [mail](mailto:a@example.org)"
+    )
     assert '<a href="https://www.cdc.gov/diabetes/" rel="noopener nofollow">CDC</a>' in rendered
     assert '<a href="/codes/I10/">I10</a>' in rendered
     assert '<a href="mailto:a@example.org">mail</a>' in rendered
@@ -86,4 +88,7 @@ def test_raw_html_is_shown_as_text():
 
 
 def test_plain_text_for_search():
-    assert html_to_text(render_markdown("Pain &amp; *swelling*\n\n1. Rest\n2. Ice")) == "Pain & swelling Rest Ice"
+    assert (
+        html_to_text(render_markdown("Pain &amp; *swelling*\n\n1. Rest\n2. Ice"))
+        == "Pain & swelling Rest Ice"
+    )

@@ -68,13 +68,21 @@ def test_block_page_lists_its_categories_with_counts(client):
     html = page(client, "/blocks/M60-M63/")
     assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', html) == ["M60", "M61", "M62", "M63"]
     under_m61 = Code.objects.filter(ancestors__contains=["M61"])
-    assert f"{under_m61.count():,} codes under it, {under_m61.filter(billable=True).count():,} billable" in html
+    assert (
+        f"{under_m61.count():,} codes under it, {under_m61.filter(billable=True).count():,} billable" in html
+    )
     assert "Calcification and ossification of muscle" in html
 
 
 def test_heading_block_lists_the_blocks_it_groups(client):
     html = page(client, "/blocks/M00-M25/")
-    assert re.findall(r'href="/blocks/([A-Z0-9-]+)/"', html) == ["M00-M02", "M04", "M05-M14", "M15-M19", "M20-M25"]
+    assert re.findall(r'href="/blocks/([A-Z0-9-]+)/"', html) == [
+        "M00-M02",
+        "M04",
+        "M05-M14",
+        "M15-M19",
+        "M20-M25",
+    ]
     assert "Categories" not in html
     assert "Blocks" not in page(client, "/blocks/M60-M63/").split("</h1>")[1]
 
@@ -100,10 +108,15 @@ def test_every_chapter_and_block_page_renders(client):
 def test_code_page_shows_title_code_chapter_block_and_breadcrumbs(client):
     html = page(client, "/codes/M61.2/")
     assert "<h1>Paralytic calcification and ossification of muscle</h1>" in html
-    assert "<strong class=\"code\">M61.2</strong>" in html
+    assert '<strong class="code">M61.2</strong>' in html
     assert "Diseases of the musculoskeletal system and connective tissue" in html
     crumbs = re.search(r'<nav aria-label="Breadcrumb".*?</nav>', html, re.S).group(0)
-    assert re.findall(r'href="([^"]+)"', crumbs) == ["/#chapters", "/chapters/13/", "/blocks/M60-M63/", "/codes/M61/"]
+    assert re.findall(r'href="([^"]+)"', crumbs) == [
+        "/#chapters",
+        "/chapters/13/",
+        "/blocks/M60-M63/",
+        "/codes/M61/",
+    ]
     assert '<li aria-current="page">M61.2</li>' in crumbs
 
 
@@ -113,7 +126,9 @@ def test_category_page_is_not_billable_and_lists_the_codes_under_it(client):
     assert "Diagnosis codes for Calcification and ossification of muscle | M61" in html
     tree = re.search(r'<div class="code-tree">(.*?)</div>', html, re.S).group(1)
     linked = re.findall(r'href="/codes/([A-Z0-9.]+)/"', tree)
-    assert linked == list(Code.objects.descendants_of(Code.objects.get(code="M61")).values_list("code", flat=True))
+    assert linked == list(
+        Code.objects.descendants_of(Code.objects.get(code="M61")).values_list("code", flat=True)
+    )
     assert tree.count("<ul>") == tree.count("</ul>")
 
 
@@ -135,7 +150,9 @@ def test_large_category_lists_direct_children_with_counts(client):
     html = page(client, "/codes/S72/")
     tree = re.search(r'<div class="code-tree">(.*?)</div>', html, re.S).group(1)
     linked = re.findall(r'href="/codes/([A-Z0-9.]+)/"', tree)
-    assert linked == list(Code.objects.filter(parent="S72").order_by("sort_order").values_list("code", flat=True))
+    assert linked == list(
+        Code.objects.filter(parent="S72").order_by("sort_order").values_list("code", flat=True)
+    )
     under_s720 = Code.objects.filter(ancestors__contains=["S72.0"]).count()
     assert f"({under_s720:,} codes)" in tree
     total = Code.objects.filter(ancestors__contains=["S72"])
@@ -176,16 +193,21 @@ def test_lineage_is_the_code_and_its_ancestors_in_one_query(django_assert_num_qu
 def test_chapter_notes_are_inherited_and_labelled(client):
     html = page(client, "/codes/A00.0/")
     assert "Classical cholera" in html  # its own inclusion term
-    excludes2 = re.search(r'<section class="note-group note-group--excludes2".*?</section>', html, re.S).group(0)
+    excludes2 = re.search(
+        r'<section class="note-group note-group--excludes2".*?</section>', html, re.S
+    ).group(0)
     assert '<a href="/chapters/1/">From chapter 1</a>' in excludes2
     assert "carrier or suspected carrier of infectious disease" in excludes2
-    use_additional = re.search(r'note-group--use_additional_code.*?</section>', html, re.S).group(0)
-    assert 'code to identify resistance to antimicrobial drugs (<a href="/codes/Z16/">Z16.-</a>)' in use_additional
+    use_additional = re.search(r"note-group--use_additional_code.*?</section>", html, re.S).group(0)
+    assert (
+        'code to identify resistance to antimicrobial drugs (<a href="/codes/Z16/">Z16.-</a>)'
+        in use_additional
+    )
 
 
 def test_category_notes_come_after_the_codes_own(client):
     html = page(client, "/codes/E11.9/")
-    excludes1 = re.search(r'note-group--excludes1.*?</section>', html, re.S).group(0)
+    excludes1 = re.search(r"note-group--excludes1.*?</section>", html, re.S).group(0)
     own = excludes1.index("This code")
     category = excludes1.index('<a href="/codes/E11/">From category E11</a>')
     chapter = excludes1.index('<a href="/chapters/4/">From chapter 4</a>')
@@ -197,10 +219,19 @@ def test_category_notes_come_after_the_codes_own(client):
 
 def test_note_references_link_blocks_chapters_and_codes_that_exist():
     known = {"P35-P39": "P35-P39", "A00-B99": "1", "J00": "J00", "S09.90": "S09.90"}
-    assert link_code_references("perinatal (P35-P39)", known) == 'perinatal (<a href="/blocks/P35-P39/">P35-P39</a>)'
-    assert link_code_references("infections (A00-B99)", known) == 'infections (<a href="/chapters/1/">A00-B99</a>)'
+    assert (
+        link_code_references("perinatal (P35-P39)", known)
+        == 'perinatal (<a href="/blocks/P35-P39/">P35-P39</a>)'
+    )
+    assert (
+        link_code_references("infections (A00-B99)", known)
+        == 'infections (<a href="/chapters/1/">A00-B99</a>)'
+    )
     assert link_code_references("flu (J00-J22)", known) == 'flu (<a href="/codes/J00/">J00</a>-J22)'
-    assert link_code_references("head (S09.90) & <b>", known) == 'head (<a href="/codes/S09.90/">S09.90</a>) &amp; &lt;b&gt;'
+    assert (
+        link_code_references("head (S09.90) & <b>", known)
+        == 'head (<a href="/codes/S09.90/">S09.90</a>) &amp; &lt;b&gt;'
+    )
     assert link_code_references("in A15 (J65)", known) == "in A15 (J65)"  # J65 unknown here: no dead link
 
 
@@ -220,7 +251,7 @@ def test_code_formed_with_a_seventh_character(client):
     assert "<strong>Billable:</strong> use this code" in html
     assert 'href="/codes/W21.89/"' in html
     assert re.search(r'<tr class="current" aria-current="true"><td class="code">A</td>', html)
-    assert "this code uses 7th character <strong class=\"code\">A</strong>" in html
+    assert 'this code uses 7th character <strong class="code">A</strong>' in html
 
 
 def test_no_seventh_character_table_where_none_applies(client):
@@ -234,11 +265,15 @@ def test_code_page_queries_do_not_grow_with_children_or_notes(client, django_ass
             assert client.get(path).status_code == 200
 
 
-def test_code_page_queries_with_a_published_article_on_a_large_category(client, django_assert_max_num_queries):
+def test_code_page_queries_with_a_published_article_on_a_large_category(
+    client, django_assert_max_num_queries
+):
     # The worst case: a category too large for the whole tree (two extra queries) with an article and sources.
     article = make_article(code="S82")
     for position in range(5):
-        ArticleSource.objects.create(article=article, position=position, title=f"Source {position}", url="https://example.org/")
+        ArticleSource.objects.create(
+            article=article, position=position, title=f"Source {position}", url="https://example.org/"
+        )
     with django_assert_max_num_queries(9):
         html = client.get("/codes/S82/").content.decode()
     assert "Source 4" in html and "Bone forms inside muscles" in html
@@ -249,7 +284,9 @@ def test_code_page_queries_with_a_published_article_on_a_large_category(client, 
 
 def test_published_article_is_shown_with_sources_author_and_review(client):
     article = make_article()
-    ArticleSource.objects.create(article=article, position=0, title="NIH overview", url="https://example.org/nih")
+    ArticleSource.objects.create(
+        article=article, position=0, title="NIH overview", url="https://example.org/nih"
+    )
     html = page(client, "/codes/M61.2/")
     assert "Bone forms inside muscles after a spinal cord injury." in html
     assert "<ol><li>Stiffness</li><li>Swelling</li></ol>" in html
@@ -297,8 +334,11 @@ def test_illustration_offers_the_phone_copy_and_its_real_size(client, settings, 
     for name in ("wide.png", "wide-640.png"):
         (tmp_path / "illustrations" / name).write_bytes(b"\x89PNG\r\n\x1a\n")
     make_article(
-        illustration="illustrations/wide.png", illustration_small="illustrations/wide-640.png",
-        illustration_width=1600, illustration_height=900, illustration_alt="Wide drawing",
+        illustration="illustrations/wide.png",
+        illustration_small="illustrations/wide-640.png",
+        illustration_width=1600,
+        illustration_height=900,
+        illustration_alt="Wide drawing",
     )
     html = page(client, "/codes/M61.2/")
     assert 'srcset="/media/illustrations/wide-640.png 640w, /media/illustrations/wide.png 1600w"' in html
@@ -315,7 +355,19 @@ def test_missing_illustration_file_falls_back_to_the_card(client, settings, tmp_
 # --- Addresses ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/codes/m61.2/", "/codes/M612/", "/codes/m612/", "/codes/m612", "/codes/M61.2", "/codes/%20m61.2/", "/codes/M61.2%0A/", "/codes/%20M%206%201.2/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/codes/m61.2/",
+        "/codes/M612/",
+        "/codes/m612/",
+        "/codes/m612",
+        "/codes/M61.2",
+        "/codes/%20m61.2/",
+        "/codes/M61.2%0A/",
+        "/codes/%20M%206%201.2/",
+    ],
+)
 def test_other_spellings_redirect_once_to_the_canonical_address(client, path):
     response = client.get(path)
     assert response.status_code == 301
@@ -367,7 +419,16 @@ def test_404_suggests_the_nearest_existing_codes(client):
     assert 'There is no ICD-10-CM code <strong class="code">M61.299</strong>.' in html
     assert "Nearest existing codes" in html
     nearest = re.search(r"Nearest existing codes</h2>(.*?)</ul>", html, re.S).group(1)
-    assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', nearest) == ["M61.2", "M61.20", "M61.21", "M61.211", "M61.212", "M61.219", "M61.22", "M61.221"]
+    assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', nearest) == [
+        "M61.2",
+        "M61.20",
+        "M61.21",
+        "M61.211",
+        "M61.212",
+        "M61.219",
+        "M61.22",
+        "M61.221",
+    ]
     html = client.get("/codes/m61x/").content.decode()
     assert 'href="/codes/M61/"' in html and 'href="/codes/M61.0/"' in html
 
@@ -394,7 +455,12 @@ def test_saved_codes_api_looks_codes_up_in_the_order_given(client):
     assert response.status_code == 200
     data = response.json()
     assert data["codes"] == [
-        {"code": "M61.2", "title": "Paralytic calcification and ossification of muscle", "billable": False, "url": "/codes/M61.2/"},
+        {
+            "code": "M61.2",
+            "title": "Paralytic calcification and ossification of muscle",
+            "billable": False,
+            "url": "/codes/M61.2/",
+        },
         {
             "code": "W21.89XA",
             "title": Code.objects.get(code="W21.89XA").title,

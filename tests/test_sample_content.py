@@ -9,8 +9,13 @@ from conditions.models import Article, Code, Synonym
 from conditions.sample_content import HERE, read_article
 
 AUTHORITATIVE_HOSTS = {
-    "medlineplus.gov", "www.cdc.gov", "www.niddk.nih.gov", "www.nhlbi.nih.gov", "www.ninds.nih.gov",
-    "www.niams.nih.gov", "orthoinfo.aaos.org",
+    "medlineplus.gov",
+    "www.cdc.gov",
+    "www.niddk.nih.gov",
+    "www.nhlbi.nih.gov",
+    "www.ninds.nih.gov",
+    "www.niams.nih.gov",
+    "orthoinfo.aaos.org",
 }
 
 
@@ -33,7 +38,9 @@ def test_the_sample_articles_are_published_and_complete(loaded):
         assert Code.objects.filter(pk=article.code_id, has_article=True).exists()
         assert article.body_html.count("<p>") >= 4 and "<ol>" in article.body_html, article.code_id
         assert article.medical_reviewer and article.last_reviewed and article.author
-        assert article.illustration.name.endswith(".svg") and article.illustration.storage.exists(article.illustration.name)
+        assert article.illustration.name.endswith(".svg") and article.illustration.storage.exists(
+            article.illustration.name
+        )
         assert article.illustration_alt and article.illustration_caption and article.illustration_credit
         sources = list(article.sources.all())
         assert len(sources) >= 2
@@ -48,7 +55,9 @@ def test_every_sample_file_names_an_existing_code_and_its_related_codes_exist():
     for path in sorted((HERE / "articles").glob("*.md")):
         meta, body = read_article(path)
         assert path.stem == meta["code"] and Code.objects.filter(pk=meta["code"]).exists()
-        assert Code.objects.filter(pk__in=meta["related_codes"]).count() == len(meta["related_codes"]), path.name
+        assert Code.objects.filter(pk__in=meta["related_codes"]).count() == len(meta["related_codes"]), (
+            path.name
+        )
         assert (HERE / "illustrations" / meta["illustration"]).exists()
         assert len(meta["summary"]) <= 320
 

@@ -31,7 +31,10 @@ def json_ld(head):
 
 def test_code_page_title_description_canonical_and_open_graph(client):
     _, head = head_of(client, "/codes/M61.2/")
-    assert "<title>M61.2 Paralytic calcification and ossification of muscle | ICD-10-CM | icdsite</title>" in head
+    assert (
+        "<title>M61.2 Paralytic calcification and ossification of muscle | ICD-10-CM | icdsite</title>"
+        in head
+    )
     assert meta(head, "name", "description") == (
         "ICD-10-CM M61.2: Paralytic calcification and ossification of muscle. "
         "Not billable: choose one of the more specific codes below."
@@ -66,7 +69,9 @@ def test_published_article_summary_becomes_the_description(client):
         status=Article.Status.PUBLISHED,
     )
     _, head = head_of(client, "/codes/M61.2/")
-    assert meta(head, "name", "description") == "Bone forms in &quot;muscle&quot; after paralysis &amp; injury."
+    assert (
+        meta(head, "name", "description") == "Bone forms in &quot;muscle&quot; after paralysis &amp; injury."
+    )
     data = json_ld(head)
     assert data["description"] == 'Bone forms in "muscle" after paralysis & injury.'
     assert data["alternateName"] == "Bone in muscle </script><b>"
@@ -83,7 +88,11 @@ def test_draft_summary_never_reaches_the_description(client):
 
 @pytest.mark.parametrize(
     "path,canonical",
-    [("/", "http://testserver/"), ("/chapters/13/", "http://testserver/chapters/13/"), ("/blocks/M60-M63/", "http://testserver/blocks/M60-M63/")],
+    [
+        ("/", "http://testserver/"),
+        ("/chapters/13/", "http://testserver/chapters/13/"),
+        ("/blocks/M60-M63/", "http://testserver/blocks/M60-M63/"),
+    ],
 )
 def test_listing_pages_have_canonical_links(client, path, canonical):
     _, head = head_of(client, path)
@@ -110,7 +119,11 @@ def test_sitemap_index_covers_every_page_in_files_of_at_most_50000(client):
         locs = [loc.text for loc in ET.fromstring(part.content).findall("sm:url/sm:loc", SITEMAP_NS)]
         assert 0 < len(locs) <= 50_000
         urls.extend(locs)
-    assert len(urls) == len(set(urls)) == 1 + Chapter.objects.count() + Block.objects.count() + Code.objects.count()
+    assert (
+        len(urls)
+        == len(set(urls))
+        == 1 + Chapter.objects.count() + Block.objects.count() + Code.objects.count()
+    )
     assert "http://testserver/codes/M61.2/" in urls
     assert "http://testserver/codes/W21.89XA/" in urls
     assert "http://testserver/blocks/M60-M63/" in urls

@@ -64,7 +64,15 @@ def test_the_whole_workflow_keeps_search_text_current(editor, publisher):
     services.article_archive(article=article, user=publisher)
     assert article.status == Status.ARCHIVED and not code_row().has_article
     reasons = list(article.history.order_by("history_date").values_list("history_change_reason", flat=True))
-    assert reasons == ["Created", "Submitted for review", "Published", "Edited", "Unpublished", "Published", "Archived"]
+    assert reasons == [
+        "Created",
+        "Submitted for review",
+        "Published",
+        "Edited",
+        "Unpublished",
+        "Published",
+        "Archived",
+    ]
 
 
 def test_moving_an_article_to_another_code_clears_the_old_codes_text(publisher):
@@ -83,7 +91,9 @@ class TestEditorGroup:
         services.article_submit(article=article, user=editor)
         assert Article.objects.get().status == Status.IN_REVIEW
 
-    @pytest.mark.parametrize("service", [services.article_publish, services.article_unpublish, services.article_archive])
+    @pytest.mark.parametrize(
+        "service", [services.article_publish, services.article_unpublish, services.article_archive]
+    )
     def test_cannot_publish_unpublish_or_archive(self, editor, service):
         article = draft(editor)
         with pytest.raises(PermissionDenied):
@@ -155,7 +165,9 @@ def test_scheduled_publishing_with_a_frozen_clock(publisher, client):
 
 def test_revert_restores_content_and_sources_as_a_new_revision(publisher):
     article = draft(publisher)
-    ArticleSource.objects.create(article=article, position=1, title="MedlinePlus", url="https://medlineplus.gov/")
+    ArticleSource.objects.create(
+        article=article, position=1, title="MedlinePlus", url="https://medlineplus.gov/"
+    )
     first = article.history.latest("history_date").history_id
     services.article_publish(article=article, user=publisher)
 
@@ -172,7 +184,9 @@ def test_revert_restores_content_and_sources_as_a_new_revision(publisher):
     assert article.status == Status.PUBLISHED  # a revert changes content, not the workflow state
     assert [(s.title, s.url) for s in article.sources.all()] == [("MedlinePlus", "https://medlineplus.gov/")]
     assert code_row().article_text.startswith("Bone growing in a paralysed muscle")
-    assert article.history.latest("history_date").history_change_reason.startswith("Reverted to the revision of")
+    assert article.history.latest("history_date").history_change_reason.startswith(
+        "Reverted to the revision of"
+    )
 
 
 def test_only_superusers_delete_and_search_forgets_the_article(publisher, admin_user):
@@ -188,6 +202,8 @@ def test_only_superusers_delete_and_search_forgets_the_article(publisher, admin_
 
 def test_a_missing_illustration_file_never_breaks_loading_an_article(publisher, client):
     article = draft(publisher)
-    Article.objects.filter(pk=article.pk).update(illustration="illustrations/gone.png", status=Status.PUBLISHED)
+    Article.objects.filter(pk=article.pk).update(
+        illustration="illustrations/gone.png", status=Status.PUBLISHED
+    )
     assert Article.objects.get().illustration.name == "illustrations/gone.png"
     assert client.get("/codes/M61.2/").status_code == 200

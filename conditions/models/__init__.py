@@ -3,5 +3,15 @@ from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .search import SEARCH_CONFIG, SearchWord
 
 __all__ = [
-    "Article", "ArticleQuerySet", "ArticleSource", "Block", "Chapter", "Code", "CodeQuerySet", "Note", "SEARCH_CONFIG", "SearchWord", "Synonym",
+    "Article",
+    "ArticleQuerySet",
+    "ArticleSource",
+    "Block",
+    "Chapter",
+    "Code",
+    "CodeQuerySet",
+    "Note",
+    "SEARCH_CONFIG",
+    "SearchWord",
+    "Synonym",
 ]

@@ -84,7 +84,12 @@ class CodeQuerySet(models.QuerySet):
             self.model.objects.filter(code=code)
             .annotate(
                 member=Func(
-                    Func(F("ancestors"), F("code"), function="array_append", output_field=self.model._meta.get_field("ancestors")),
+                    Func(
+                        F("ancestors"),
+                        F("code"),
+                        function="array_append",
+                        output_field=self.model._meta.get_field("ancestors"),
+                    ),
                     function="unnest",
                     output_field=self.model._meta.get_field("code"),
                 )
@@ -92,6 +97,7 @@ class CodeQuerySet(models.QuerySet):
             .values("member")
         )
         return self.filter(code__in=members).order_by("depth")
+
     def search(self, query):
         """Codes matching a search box query, best first (see conditions.search)."""
         from conditions.search import search_codes  # conditions.search imports the models
@@ -104,9 +110,7 @@ class Code(models.Model):
     title = models.TextField(_("title"))
     chapter = models.ForeignKey(Chapter, models.CASCADE, related_name="codes")
     block = models.ForeignKey(Block, models.CASCADE, related_name="codes")
-    parent = models.ForeignKey(
-        "self", models.CASCADE, null=True, blank=True, related_name="children"
-    )
+    parent = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="children")
     ancestors = ArrayField(
         models.CharField(max_length=8),
         default=list,
@@ -122,7 +126,9 @@ class Code(models.Model):
         _("published article text"),
         blank=True,
         db_default="",
-        help_text=_("Title, summary and body of the published article, kept by the publishing service for search."),
+        help_text=_(
+            "Title, summary and body of the published article, kept by the publishing service for search."
+        ),
     )
     has_article = models.BooleanField(_("has a published article"), db_default=False)
     seventh_characters = models.JSONField(
@@ -136,10 +142,16 @@ class Code(models.Model):
         blank=True,
         db_default="",
         editable=False,
-        help_text=_("Inclusion terms of this code and the levels above it, and its includes notes; kept by the import."),
+        help_text=_(
+            "Inclusion terms of this code and the levels above it, and its includes notes; kept by the import."
+        ),
     )
     notes_text = models.TextField(
-        _("other notes"), blank=True, db_default="", editable=False, help_text=_("The code's other official notes; kept by the import.")
+        _("other notes"),
+        blank=True,
+        db_default="",
+        editable=False,
+        help_text=_("The code's other official notes; kept by the import."),
     )
     # Weights: code and title A, inclusion terms B, article C, other notes D.
     # The code is indexed without its dot: the parser keeps "M61.2" as one
@@ -158,8 +170,10 @@ class Code(models.Model):
     # codes with a published article; stored so ranking tens of thousands of matches costs no arithmetic.
     search_prior = models.GeneratedField(
         expression=(
-            Value(40.0) / (Value(40.0) + Cast(Length("title"), models.FloatField()))
-            * Value(6.0) / (Value(5.0) + Cast("depth", models.FloatField()))
+            Value(40.0)
+            / (Value(40.0) + Cast(Length("title"), models.FloatField()))
+            * Value(6.0)
+            / (Value(5.0) + Cast("depth", models.FloatField()))
             * Case(When(billable=True, then=Value(1.1)), default=Value(1.0))
             * Case(When(has_article=True, then=Value(1.5)), default=Value(1.0))
         ),

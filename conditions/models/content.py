@@ -44,7 +44,9 @@ class Article(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     summary = models.TextField(
-        _("summary"), max_length=320, help_text=_("One or two sentences; used for the meta description and search snippets.")
+        _("summary"),
+        max_length=320,
+        help_text=_("One or two sentences; used for the meta description and search snippets."),
     )
     body = models.TextField(_("body"), help_text=_("Markdown."))
     body_html = models.TextField(_("rendered body"), blank=True, editable=False)
@@ -119,7 +121,10 @@ class Synonym(models.Model):
 
     term = models.CharField(_("lay term"), max_length=120, unique=True)
     meaning = models.CharField(
-        _("means"), max_length=250, blank=True, help_text=_("Words the official titles use, e.g. 'myocardial infarction'.")
+        _("means"),
+        max_length=250,
+        blank=True,
+        help_text=_("Words the official titles use, e.g. 'myocardial infarction'."),
     )
     code = models.ForeignKey(
         "conditions.Code",

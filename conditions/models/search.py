@@ -21,7 +21,9 @@ class SearchWord(models.Model):
     """
 
     word = models.CharField(_("word"), max_length=64, primary_key=True)
-    stem = models.CharField(_("stem"), max_length=64, db_index=True, help_text=_("The english stem the index holds."))
+    stem = models.CharField(
+        _("stem"), max_length=64, db_index=True, help_text=_("The english stem the index holds.")
+    )
     documents = models.PositiveIntegerField(_("documents"), help_text=_("Rows the word occurs in."))
 
     class Meta:

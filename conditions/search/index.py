@@ -99,7 +99,9 @@ def refresh_official_text(cursor) -> None:
 
 
 def article_search_text(article: Article) -> str:
-    return " ".join(part for part in (article.title, article.summary, html_to_text(article.body_html)) if part)
+    return " ".join(
+        part for part in (article.title, article.summary, html_to_text(article.body_html)) if part
+    )
 
 
 def refresh_due_articles(*, now: datetime | None = None) -> int:

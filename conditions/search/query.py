@@ -30,7 +30,14 @@ from conditions.models import SEARCH_CONFIG, Code
 from conditions.search.index import refresh_due_articles
 
 MAX_QUERY_LENGTH = 200
-HEAVY_COLUMNS = ("search_vector", "inclusion_text", "notes_text", "article_text", "seventh_characters", "ancestors")
+HEAVY_COLUMNS = (
+    "search_vector",
+    "inclusion_text",
+    "notes_text",
+    "article_text",
+    "seventh_characters",
+    "ancestors",
+)
 MAX_TERMS = 12
 COMPLETIONS = 5
 # Below this trigram similarity a "correction" is more often another word (gerd -> german).
@@ -68,7 +75,9 @@ class ParsedQuery:
     synonym_codes: list[str] = field(default_factory=list)
     corrected: str | None = None  # the query as corrected, when corrections were used
     suggestion: str | None = None  # "did you mean", when even corrections match nothing
-    phrases: list[str] = field(default_factory=list)  # the words as typed (or corrected) and with synonyms applied
+    phrases: list[str] = field(
+        default_factory=list
+    )  # the words as typed (or corrected) and with synonyms applied
 
     @property
     def is_empty(self) -> bool:
@@ -217,7 +226,9 @@ def _code_query(text: str, *, autocomplete: bool) -> ParsedQuery | None:
         prefix = compact.upper()
     if prefix is None:
         return None
-    existing = list(Code.objects.filter(code__startswith=prefix).order_by("code").values_list("code", flat=True)[:1])
+    existing = list(
+        Code.objects.filter(code__startswith=prefix).order_by("code").values_list("code", flat=True)[:1]
+    )
     if not existing:
         return None
     exact = prefix if existing[0] == prefix else None
@@ -259,7 +270,9 @@ def parse_query(text, *, autocomplete: bool = False) -> ParsedQuery:
                 "completions": completions,
                 "correction": correction,
                 # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
-                "override": bool(correction) and not completions and correction_documents > 3 * stem_documents,
+                "override": bool(correction)
+                and not completions
+                and correction_documents > 3 * stem_documents,
             }
             for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
         }
@@ -277,7 +290,11 @@ def parse_query(text, *, autocomplete: bool = False) -> ParsedQuery:
         phrases = [chosen_text.strip()] + [
             chosen_text.replace(f, " " + " ".join(_words(m)) + " ", 1).strip() for f, m, _ in found if m
         ]
-        return {"tsquery": tsquery, "synonym_codes": [code for _, _, code in found if code], "phrases": phrases}
+        return {
+            "tsquery": tsquery,
+            "synonym_codes": [code for _, _, code in found if code],
+            "phrases": phrases,
+        }
 
     parsed = ParsedQuery(text=text, **build(clauses, original_text))
     covered = {w for folded, _, _ in synonyms if folded in original_text for w in folded.split()}
@@ -335,13 +352,19 @@ def search_codes(queryset: QuerySet[Code], query) -> QuerySet[Code]:
     condition = Q(code__in=parsed.synonym_codes) if parsed.synonym_codes else Q(pk__in=[])
     score = Value(0.0, output_field=FloatField())
     if parsed.tsquery:
+
         def raw(text):
             return SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)
 
         # Cheap tests first: upper()/lower() over every row of a common word's matches would cost more than the rest.
         title_length = Length("title")
-        exact_title = reduce(operator.or_, (Q(GreaterThan(Value(len(p) + 1), title_length)) & Q(title__iexact=p) for p in parsed.phrases))
-        title_start = reduce(operator.or_, (Q(Exact(Lower(Left("title", len(p))), Value(p))) for p in parsed.phrases))
+        exact_title = reduce(
+            operator.or_,
+            (Q(GreaterThan(Value(len(p) + 1), title_length)) & Q(title__iexact=p) for p in parsed.phrases),
+        )
+        title_start = reduce(
+            operator.or_, (Q(Exact(Lower(Left("title", len(p))), Value(p))) for p in parsed.phrases)
+        )
         # The inclusion text holds its terms between " | ": an exact term is "Hay fever" of J30.1, not "hay fever
         # with asthma"; words in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)").
         terms = Concat(Value(" | "), "inclusion_text", Value(" | "), output_field=TextField())
@@ -376,4 +399,8 @@ def search_codes(queryset: QuerySet[Code], query) -> QuerySet[Code]:
     )
     # Django orders by the select-list positions of these annotations: read
     # the result as model instances (values_list() would drop the columns).
-    return queryset.filter(condition).annotate(match=match, score=score).order_by("match", "-score", "sort_order")
+    return (
+        queryset.filter(condition)
+        .annotate(match=match, score=score)
+        .order_by("match", "-score", "sort_order")
+    )

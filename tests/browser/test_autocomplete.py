@@ -45,7 +45,9 @@ def test_escape_closes_and_codes_suggest_from_their_first_characters(site, page)
     box = page.locator("#site-q")
     box.press_sequentially("m61", delay=40)
     options = suggestions(page)
-    page.wait_for_function("document.querySelector('#site-q-listbox [role=option]').textContent.startsWith('M61 ')")
+    page.wait_for_function(
+        "document.querySelector('#site-q-listbox [role=option]').textContent.startsWith('M61 ')"
+    )
     assert options.nth(0).inner_text().startswith("M61 ")
     box.press("Escape")
     assert box.get_attribute("aria-expanded") == "false"

@@ -22,12 +22,18 @@ CODE = "N39.0"
 PASSWORD = "correct horse battery staple"
 TITLE = "Urinary tract infection, in plain words"
 PAYLOADS = [
-    line for line in (Path(__file__).parents[1] / "xss_payloads.txt").read_text().splitlines()
+    line
+    for line in (Path(__file__).parents[1] / "xss_payloads.txt").read_text().splitlines()
     if line.strip() and not line.startswith("# ")
 ]
 BODY = "\n\n".join(
-    ["Bacteria get into the bladder.", "1. Drink water\n2. See a clinician",
-     '<img src=x onerror="window.__xss=1">', "[x](javascript:window.__xss=1)", *PAYLOADS]
+    [
+        "Bacteria get into the bladder.",
+        "1. Drink water\n2. See a clinician",
+        '<img src=x onerror="window.__xss=1">',
+        "[x](javascript:window.__xss=1)",
+        *PAYLOADS,
+    ]
 )
 
 pytestmark = pytest.mark.browser
@@ -41,7 +47,9 @@ def people(transactional_db):
     # Not pytest-django's django_user_model: it pulls in `db`, whose teardown here would be a flush.
     users = {}
     for group in ("Editor", "Publisher"):
-        user = get_user_model().objects.create_user(f"browser-{group.lower()}", password=PASSWORD, is_staff=True)
+        user = get_user_model().objects.create_user(
+            f"browser-{group.lower()}", password=PASSWORD, is_staff=True
+        )
         user.groups.add(Group.objects.get(name=group))
         users[group] = user
     yield users
@@ -58,7 +66,6 @@ def people(transactional_db):
     AccessAttempt.objects.filter(username__startswith="browser-").delete()
     for user in users.values():
         user.delete()
-
 
 
 @pytest.fixture

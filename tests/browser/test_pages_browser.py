@@ -73,7 +73,9 @@ def test_copy_list_puts_the_codes_on_the_clipboard(page, context, live_server):
     save_code(page, live_server.url, "W21.89XA")
     open_saved_list(page, live_server.url)
     page.get_by_role("button", name="Copy list").click()
-    expect(page.locator("#saved-status")).to_have_text("Copied 2 codes.")  # the clipboard answers asynchronously
+    expect(page.locator("#saved-status")).to_have_text(
+        "Copied 2 codes."
+    )  # the clipboard answers asynchronously
     lines = page.evaluate("navigator.clipboard.readText()").splitlines()
     assert lines[0] == "M61.2\tParalytic calcification and ossification of muscle\tNot billable"
     assert lines[1].startswith("W21.89XA\t") and lines[1].endswith("\tBillable")
@@ -94,7 +96,10 @@ def test_clicking_save_again_unsaves(page, live_server):
     button.click()
     assert button.get_attribute("aria-pressed") == "false"
     page.goto(f"{live_server.url}/saved/")
-    assert page.locator("#saved-status").inner_text() == "No saved codes yet. Use the Save button on a code page."
+    assert (
+        page.locator("#saved-status").inner_text()
+        == "No saved codes yet. Use the Save button on a code page."
+    )
 
 
 def test_without_javascript_the_save_button_stays_hidden(browser, live_server):
@@ -102,13 +107,19 @@ def test_without_javascript_the_save_button_stays_hidden(browser, live_server):
     page = context.new_page()
     page.goto(f"{live_server.url}/codes/M61.2/")
     assert not page.locator("[data-save-code]").is_visible()
-    assert page.get_by_role("heading", level=1).inner_text() == "Paralytic calcification and ossification of muscle"
+    assert (
+        page.get_by_role("heading", level=1).inner_text()
+        == "Paralytic calcification and ossification of muscle"
+    )
     page.goto(f"{live_server.url}/saved/")
     assert "Saving codes needs JavaScript" in page.locator("main").inner_text()
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/chapters/13/", "/blocks/M60-M63/", "/codes/M61.2/", "/codes/S72.001A/", "/codes/no-such-code/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/chapters/13/", "/blocks/M60-M63/", "/codes/M61.2/", "/codes/S72.001A/", "/codes/no-such-code/"],
+)
 def test_pages_have_no_axe_violations(page, live_server, path):
     page.goto(f"{live_server.url}{path}")
     assert axe_violations(page) == []
@@ -120,7 +131,9 @@ def test_saved_page_with_codes_has_no_axe_violations(page, live_server):
     assert axe_violations(page) == []
 
 
-def test_code_and_saved_pages_on_a_phone_have_no_horizontal_scroll_or_axe_violations(browser, live_server, artifacts):
+def test_code_and_saved_pages_on_a_phone_have_no_horizontal_scroll_or_axe_violations(
+    browser, live_server, artifacts
+):
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{live_server.url}/codes/M61.2/")

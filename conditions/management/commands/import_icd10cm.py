@@ -59,9 +59,15 @@ class Command(BaseCommand):
                     f"{counts['code']} codes ({counts['billable']} billable) in {summary.seconds:.1f} s."
                 )
             )
-            for label, changes in (("inserted", summary.inserted), ("updated", summary.updated), ("deleted", summary.deleted)):
+            for label, changes in (
+                ("inserted", summary.inserted),
+                ("updated", summary.updated),
+                ("deleted", summary.deleted),
+            ):
                 if verbosity >= 2 or any(changes.values()):
-                    detail = ", ".join(f"{table.removeprefix('conditions_')} {n}" for table, n in changes.items())
+                    detail = ", ".join(
+                        f"{table.removeprefix('conditions_')} {n}" for table, n in changes.items()
+                    )
                     self.stdout.write(f"  {label}: {detail}")
             if not summary.changed:
                 self.stdout.write("  No changes: the database already held this release.")
