@@ -77,11 +77,25 @@ def running(command, *, port, env, ready_path="/robots.txt", timeout=120):
                 time.sleep(0.3)
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
         log.close()
+
+
+def stop_group(process, timeout=30):
+    """Stop the process and everything it started (make's gunicorn and its workers), and wait for all of them:
+    a worker still holding a connection would keep the test database from being dropped."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is None:
+            time.sleep(0.1)
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.1)
+    process.wait()
