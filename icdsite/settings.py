@@ -92,7 +92,21 @@ if not DATABASE_URL:
     from icdsite.embedded_db import database_url
 
     DATABASE_URL = database_url()
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+# Every process holds a bounded psycopg pool: at most DB_POOL_MAX_SIZE connections, whatever the
+# number of request threads (runserver starts one per request). A request borrows a connection and
+# gives it back at its end (CONN_MAX_AGE=0 with a pool); a request that finds the pool busy waits up to
+# DB_POOL_TIMEOUT seconds. The pool checks a connection before lending it (CONN_HEALTH_CHECKS).
+# PostgreSQL sees at most (processes x DB_POOL_MAX_SIZE) connections from the site.
+DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", 1))
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", 4))
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", 10))
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+    "max_size": DB_POOL_MAX_SIZE,
+    "timeout": DB_POOL_TIMEOUT,
+    "max_idle": 300,
+}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("icdsite runs on PostgreSQL only: DATABASE_URL must be postgres://...")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
