@@ -229,31 +229,31 @@ def test_the_command_refuses_a_partial_release_and_its_dry_run_tells(tmp_path, c
 def test_an_article_survives_its_code_being_retired_and_brought_back(tmp_path, publisher):
     article = services.article_save(
         article=Article(
-            code_id="U07.1",
-            title="COVID-19 in plain words",
-            summary="An illness caused by a coronavirus.",
+            code_id="U07.0",
+            title="Vaping lung injury in plain words",
+            summary="Lung damage linked to vaping.",
             body="Wombatoid tiredness can last for weeks.",
             author="Sam Writer",
         ),
         user=publisher,
     )
     services.article_publish(article=article, user=publisher)
-    assert Code.objects.search("wombatoid").filter(code="U07.1").exists()
+    assert Code.objects.search("wombatoid").filter(code="U07.0").exists()
 
     # A release without chapter 22 (the last: no other code moves) retires the code;
     # the article is kept and reported.
     partial = partial_release(tmp_path, {str(n) for n in range(1, 22)})
     summary = loading.import_tabular(partial, code_list=icd10cm.default_code_list_path())
     assert summary.retired_codes == 5 and not summary.refused
-    assert summary.retired_articles == [("U07.1", "COVID-19 in plain words", "published")]
-    assert not Code.objects.filter(code="U07.1").exists()
+    assert summary.retired_articles == [("U07.0", "Vaping lung injury in plain words", "published")]
+    assert not Code.objects.filter(code="U07.0").exists()
     assert Article.objects.get(pk=article.pk).status == Article.Status.PUBLISHED
     assert not Code.objects.search("wombatoid").exists()
 
     # The full release brings the code back, and with it the article's search text and flag.
     summary = loading.import_tabular()
     assert summary.inserted["conditions_code"] == 5 and summary.rebuilt == 1
-    row = Code.objects.get(code="U07.1")
-    assert row.has_article and row.article_text.startswith("COVID-19 in plain words")
-    assert [code.code for code in Code.objects.search("wombatoid")] == ["U07.1"]
+    row = Code.objects.get(code="U07.0")
+    assert row.has_article and row.article_text.startswith("Vaping lung injury in plain words")
+    assert [code.code for code in Code.objects.search("wombatoid")] == ["U07.0"]
     assert Code.objects.filter(has_article=True).count() == Article.objects.published().count()
