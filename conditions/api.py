@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 
 from .icd10cm import canonical_code
 from .models import Article, Code, Note
-from .search import clean_query, parse_query
+from .search import clean
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -33,10 +33,8 @@ def search(request):
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
     if not 1 <= limit <= MAX_LIMIT:
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
-    query = clean_query(request.GET["q"])
-    results = Code.objects.search(parse_query(query)).only(
-        "code", "title", "billable", "chapter_id", "sort_order"
-    )
+    query = clean(request.GET["q"])
+    results = Code.objects.search(query).only("code", "title", "billable", "chapter_id", "sort_order")
     return JsonResponse(
         {
             "query": query,

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .images import CleanedImage, clean_illustration, phone_variant
+from .indexing import refresh_article_text
 from .markdown import render_markdown
 from .models import Article, ArticleSource
-from .search import refresh_article_text
 
 Status = Article.Status
 

@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from conditions.indexing import refresh_article_text
 from conditions.models import Article
-from conditions.search import refresh_article_text
 
 CODE = "N39.0"
 PASSWORD = "correct horse battery staple"
