@@ -1,14 +1,12 @@
-"""Search pages: the results page and the autocomplete endpoint of the header search box."""
+"""The search results page (the JSON endpoints of search live in ``conditions.api``)."""
 
 from django.core.paginator import Paginator
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from .api import code_summary
 from .filters import CodeSearchFilter
 from .models import Block, Chapter, Code
-from .search import clean, highlight, matching_sections, understand
+from .search import highlight, matching_sections, understand
 
 RESULTS_PER_PAGE = 20
 
@@ -40,10 +38,3 @@ def search(request):
             chapters=Chapter.objects.all(),
         )
     return render(request, "conditions/search.html", context)
-
-
-@require_GET
-def autocomplete_json(request):
-    """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
-    query = clean(request.GET.get("q", ""))
-    return JsonResponse({"query": query, "results": [code_summary(c) for c in Code.objects.suggest(query)]})

@@ -23,7 +23,6 @@ from conditions.models import Article, ArticleSource, Code, Synonym
 
 HERE = Path(__file__).resolve().parent
 AUTHOR = "icdsite editorial team (sample content)"
-REVIEWER = "Placeholder reviewer (sample content, not a real medical review)"
 LOADER_USERNAME = "sample-content"
 
 # Lay terms people type, and what the official titles say (or the code they mean).
@@ -89,7 +88,7 @@ def load_sample_content() -> Summary:
             summary=meta["summary"],
             body=body,
             author=AUTHOR,
-            medical_reviewer=REVIEWER,
+            medical_reviewer="",  # no clinician has reviewed the samples: name no one
             last_reviewed=date.fromisoformat(meta["last_reviewed"]),
             illustration=bundled_illustration(HERE / "illustrations" / meta["illustration"]),
             illustration_alt=meta["illustration_alt"],
