@@ -23,8 +23,8 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from . import icd10cm
+from .indexing import refresh_article_text, refresh_official_text
 from .models import Article, Block, Chapter, Code, Note, Synonym
-from .search import refresh_article_text, refresh_official_text
 
 Progress = Callable[[str, int, int], None]
 
