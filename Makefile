@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run serve test lint browser bench bench-search clean
+.PHONY: install db db-stop migrate data run serve test lint browser bench bench-search clean backup restore
 
 install: $(VENV)/.installed
 
@@ -73,6 +73,14 @@ bench: data
 
 bench-search: data
 	$(BIN)/python bench/search_bench.py
+
+# Editor content, accounts and media (the code set is re-imported, not backed up): see README "Backups".
+backup: migrate
+	$(BIN)/python manage.py backup $(if $(BACKUP),--output $(BACKUP))
+
+restore: migrate
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/icdsite-<time>"; exit 2; }
+	$(BIN)/python manage.py restore $(BACKUP)
 
 clean: db-stop
 	rm -rf $(VENV) .pgdata staticfiles

