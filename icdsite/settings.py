@@ -51,6 +51,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A 503 (page, or JSON under /api/) instead of a 500 while the database is unreachable.
+    "icdsite.unavailable.DatabaseUnavailableMiddleware",
+    # Public reads go to DATABASE_REPLICA_URL when it is set (a no-op without it).
+    "icdsite.routers.ReplicaMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -109,6 +113,24 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
 }
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("icdsite runs on PostgreSQL only: DATABASE_URL must be postgres://...")
+# Django's PostgreSQL backend, failing fast while the server is unreachable and recovering by itself
+# (icdsite/database/base.py); requests that hit a database error get a 503 (icdsite/unavailable.py)
+# with Retry-After: DATABASE_RETRY_AFTER seconds. While down, each process probes the server at most
+# once per DATABASE_PROBE_INTERVAL seconds.
+DATABASES["default"]["ENGINE"] = "icdsite.database"
+DATABASE_RETRY_AFTER = int(os.environ.get("DATABASE_RETRY_AFTER", 10))
+DATABASE_PROBE_INTERVAL = float(os.environ.get("DATABASE_PROBE_INTERVAL", 1))
+# A streaming replica of the primary for the public site's reads (icdsite/routers.py): public GETs
+# read from it, the admin, writes and commands use the primary. Same pool settings per process.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=0, conn_health_checks=True
+    )
+    DATABASES["replica"]["ENGINE"] = "icdsite.database"
+    DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the replica through the test database
+    DATABASE_ROUTERS = ["icdsite.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""What one process knows about its database being unreachable, and the quick probe that decides it.
+
+Kept per database alias and per process: each app server finds out on its own,
+and never waits on a server it knows is down for longer than one probe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import psycopg
+
+logger = logging.getLogger("icdsite.database")
+
+# A probe never waits longer than this for the server to answer (a blackholed host, not a refused socket).
+PROBE_TIMEOUT = 2
+
+
+def reachable(conn_params: dict, *, timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether the server accepts a new connection now: one plain connection, outside any pool."""
+    params = {key: value for key, value in conn_params.items() if key != "pool"}
+    try:
+        with psycopg.connect(**params, connect_timeout=max(1, round(timeout)), autocommit=True) as probe:
+            probe.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+class Outage:
+    """Down or up, and when to probe again: while down, at most one probe per ``interval`` seconds."""
+
+    def __init__(self, alias: str, interval: float):
+        self.alias = alias
+        self.interval = interval
+        self.down_since: float | None = None
+        self._next_probe = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    def probe_due(self) -> bool:
+        """True for the one caller that should probe now; the others are told the server is down."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next_probe:
+                return False
+            self._next_probe = now + self.interval
+            return True
+
+    def check(self, conn_params: dict) -> bool:
+        """After a database error: probe (at most once per interval) and remember the answer.
+
+        Returns whether the database is known to be down.
+        """
+        if self.probe_due():
+            if reachable(conn_params):
+                self.recovered()
+            elif not self.down:
+                self.down_since = time.monotonic()
+                logger.warning("Database %r unreachable: answering 503 until it is back.", self.alias)
+        return self.down
+
+    def recovered(self) -> None:
+        if self.down:
+            logger.warning(
+                "Database %r reachable again after %.1f s.", self.alias, time.monotonic() - self.down_since
+            )
+        self.down_since = None
+
+
+_outages: dict[str, Outage] = {}
+_outages_lock = threading.Lock()
+
+
+def outage_for(alias: str, interval: float) -> Outage:
+    with _outages_lock:
+        return _outages.setdefault(alias, Outage(alias, interval))
