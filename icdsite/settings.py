@@ -204,6 +204,23 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Uploads live in MEDIA_ROOT, or with MEDIA_S3_BUCKET set in an S3-compatible bucket (django-storages),
+# so that app servers keep nothing of their own. Credentials come from boto3's usual sources
+# (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the machine's role), never from the repository.
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,  # MinIO, R2, Spaces, ...
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "custom_domain": os.environ.get("MEDIA_S3_CUSTOM_DOMAIN") or None,  # the CDN's host for media
+            "querystring_auth": False,  # illustrations are public: plain, cacheable URLs
+            "file_overwrite": False,  # names are random already; never replace a stored file
+            "default_acl": None,
+        },
+    }
 
 # --- Security ---------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
