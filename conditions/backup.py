@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
@@ -150,6 +151,8 @@ def restore(directory: Path | str) -> BackupSummary:
             raise BackupError(f"{directory} holds no {name}: not a backup made by `manage.py backup`")
     tables = content_tables()
     data = _run("pg_restore", "--data-only", "--no-owner", "--file", "-", str(directory / DUMP)).stdout
+    # PostgreSQL 18's script sets transaction_timeout, which servers before 17 do not know (0 is the default).
+    data = re.sub(rb"^SET transaction_timeout = 0;$", b"", data, flags=re.MULTILINE)
     truncate = "TRUNCATE " + ", ".join(f'public."{table}"' for table in tables) + ";\n"
     # One transaction: the old content goes only if the backup's goes in. Django's foreign keys are
     # deferred, so the order the tables load in does not matter.
