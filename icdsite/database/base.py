@@ -23,11 +23,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         outage = self.outage
-        if outage.down:
-            if not outage.check(conn_params):
-                self._replace_pool()  # back: fresh connections now, not after the old pool's back-off
-            else:
-                raise self.Database.OperationalError(f"The database {self.alias!r} is unreachable.")
+        # Back: fresh connections at once, not after the old pool's back-off.
+        if outage.down and outage.check(conn_params, on_recovery=self._replace_pool):
+            raise self.Database.OperationalError(f"The database {self.alias!r} is unreachable.")
         try:
             return super().get_new_connection(conn_params)
         except self.Database.OperationalError:

@@ -37,40 +37,36 @@ class Outage:
         self.interval = interval
         self.down_since: float | None = None
         self._next_probe = 0.0
-        self._lock = threading.Lock()
+        # One probe at a time: a request that comes while one runs waits for its answer (a probe
+        # takes at most PROBE_TIMEOUT) instead of being told "down" just as the server comes back.
+        self._probing = threading.Lock()
 
     @property
     def down(self) -> bool:
         return self.down_since is not None
 
-    def probe_due(self) -> bool:
-        """True for the one caller that should probe now; the others are told the server is down."""
-        with self._lock:
-            now = time.monotonic()
-            if now < self._next_probe:
-                return False
-            self._next_probe = now + self.interval
-            return True
+    def check(self, conn_params: dict, *, on_recovery=None) -> bool:
+        """After a database error, or while down: probe (at most once per interval) and remember the answer.
 
-    def check(self, conn_params: dict) -> bool:
-        """After a database error: probe (at most once per interval) and remember the answer.
-
-        Returns whether the database is known to be down.
+        Returns whether the database is known to be down. ``on_recovery`` runs
+        once, in the request whose probe finds the server back.
         """
-        if self.probe_due():
-            if reachable(conn_params):
-                self.recovered()
-            elif not self.down:
-                self.down_since = time.monotonic()
-                logger.warning("Database %r unreachable: answering 503 until it is back.", self.alias)
+        with self._probing:
+            now = time.monotonic()
+            if now >= self._next_probe:
+                self._next_probe = now + self.interval
+                if reachable(conn_params):
+                    if self.down:
+                        logger.warning(
+                            "Database %r reachable again after %.1f s.", self.alias, now - self.down_since
+                        )
+                        self.down_since = None
+                        if on_recovery is not None:
+                            on_recovery()
+                elif not self.down:
+                    self.down_since = now
+                    logger.warning("Database %r unreachable: answering 503 until it is back.", self.alias)
         return self.down
-
-    def recovered(self) -> None:
-        if self.down:
-            logger.warning(
-                "Database %r reachable again after %.1f s.", self.alias, time.monotonic() - self.down_since
-            )
-        self.down_since = None
 
 
 _outages: dict[str, Outage] = {}
