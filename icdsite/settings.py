@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "conditions.middleware.EditorTimeZoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -148,6 +149,27 @@ AXES_RESET_ON_SUCCESS = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 ILLUSTRATION_MAX_BYTES = int(os.environ.get("ILLUSTRATION_MAX_BYTES", 5 * 1024 * 1024))
 ILLUSTRATION_MAX_PIXELS = int(os.environ.get("ILLUSTRATION_MAX_PIXELS", 25_000_000))
+
+# --- Email -----------------------------------------------------------------
+# Workflow notifications (conditions.notifications). Development prints them to the console;
+# production sends through the SMTP server named here (EMAIL_HOST is required with DEBUG off).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "icdsite <editors@icdsite.invalid>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if DEBUG:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+else:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 10))
+
+# Large enough that an oversized article body reaches the form and gets a clear error
+# (the body limit is 100 KB, conditions.markdown.BODY_MAX_BYTES), not a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
