@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from conditions import services
+from conditions.indexing import refresh_article_text
 from conditions.models import Article, ArticleSource
-from conditions.search import refresh_article_text
 
 pytestmark = pytest.mark.browser
 
