@@ -85,6 +85,7 @@ def test_bad_host_answers_400_with_the_headers():
     assert_security_headers(response.headers)
 
 
+@pytest.mark.django_db
 def test_healthz_answers_without_the_database(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get("/healthz")
