@@ -26,6 +26,7 @@ PATHS = [
     ("/codes/A00/", 404),
     ("/api/search?q=asthma", 200),
     ("/api/codes/A00", 404),
+    ("/readyz", 200),
 ]
 
 
@@ -117,7 +118,11 @@ def test_database_stopped_under_load_gives_503_then_recovers_without_restart():
     assert set(load.all_statuses) <= {200, 404, 503}, sorted(set(load.all_statuses))
     slowest = max(r.seconds for r in results)
     assert slowest < HANG_BOUND, slowest
-    unavailable = [r for r in results if r.status == 503]
+    # The load balancer's readiness check says not ready while the database is down.
+    readiness = [r for r in results if r.path == "/readyz" and r.phase == "down"]
+    assert readiness and all(r.status == 503 for r in readiness)
+    assert {json.loads(r.body)["status"] for r in readiness} == {"unavailable"}
+    unavailable = [r for r in results if r.status == 503 and r.path != "/readyz"]
     assert any(r.phase == "down" for r in unavailable)
     for r in unavailable:
         assert int(r.headers["Retry-After"]) > 0 and r.headers["Cache-Control"] == "no-store"
