@@ -8,6 +8,7 @@ backend (``icdsite.database``) makes the next ones fail fast until it is back.
 import logging
 import sys
 
+import psycopg
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connections
@@ -17,7 +18,9 @@ from django.template.loader import render_to_string
 logger = logging.getLogger("icdsite.database")
 
 # Django wraps the driver's errors: a refused or broken connection and the pool's timeout are OperationalError.
-UNAVAILABLE = (OperationalError, InterfaceError)
+# Not every path is wrapped: closing a server-side cursor (QuerySet.iterator()) on a connection the server
+# just terminated raises psycopg's own error, so those count too.
+UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def unavailable_response(request) -> HttpResponse:
