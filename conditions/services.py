@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from .images import CleanedImage, clean_illustration, phone_variant
 from .markdown import render_markdown
-from .models import Article, ArticleSource
+from .models import Article, ArticleSource, ErrorReport
 from .search import refresh_article_text
 
 Status = Article.Status
@@ -224,3 +224,21 @@ def article_revert(*, article: Article, user: AbstractUser, history_id: int) -> 
         restored._history_user = user
         restored.save()
     return article
+
+
+# --- Error reports from visitors ----------------------------------------------
+
+# More reports than this in an hour and the contact form asks people to come back later: a flood is not stored.
+REPORTS_PER_HOUR = 60
+
+
+class TooManyReports(Exception):
+    pass
+
+
+def error_report_create(*, page: str, message: str, email: str = "") -> ErrorReport:
+    """Store a visitor's error report for the editors, unless too many came in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    if ErrorReport.objects.filter(created_at__gte=since).count() >= REPORTS_PER_HOUR:
+        raise TooManyReports
+    return ErrorReport.objects.create(page=page, message=message, email=email)

@@ -1,5 +1,6 @@
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
+from .feedback import ErrorReport
 from .search import SEARCH_CONFIG, SearchWord
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Chapter",
     "Code",
     "CodeQuerySet",
+    "ErrorReport",
     "Note",
     "SEARCH_CONFIG",
     "SearchWord",
