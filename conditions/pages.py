@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from . import coding
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
-from .models import Article, Block, Chapter, Code, Note
+from .models import Article, Block, Chapter, Code, Note, RetiredCode
 from .references import mentioned_references
 
 # Above this many codes under it, a code page lists its direct children with
@@ -100,6 +102,11 @@ class CodePage:
     def block(self):
         return self.code.block
 
+    @cached_property
+    def coding(self):
+        """What coders look up beside the code (see ``conditions.coding``), or None before it is imported."""
+        return coding.describe(getattr(self.code, "facts", None), billable=self.code.billable)
+
     def with_article(self, article):
         """The same page showing ``article`` (the admin preview of a draft)."""
         self.article = article
@@ -121,7 +128,7 @@ def article_illustration(article):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block"))
+    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block", "facts"))
     if not rows or rows[-1].code != code_string:
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]
@@ -152,6 +159,52 @@ def code_page(code_string):
         article=Article.objects.published().filter(code_id=code.code).prefetch_related("sources").first(),
         **_neighbours(code),
     )
+
+
+@dataclass
+class RetiredPage:
+    """A code an earlier release had and FY2026 does not: when it was valid and where to go instead."""
+
+    retired: RetiredCode
+    replacements: list[Code]
+    nearest: list[Code]
+
+
+def code_exists(code_string):
+    """Whether ``code_string`` has a page: a FY2026 code, or a retired one."""
+    return (
+        Code.objects.filter(code=code_string).exists()
+        or RetiredCode.objects.filter(code=code_string).exists()
+    )
+
+
+def retired_page(code_string):
+    """The page of a deleted code; raises RetiredCode.DoesNotExist."""
+    retired = RetiredCode.objects.get(code=code_string)
+    replacements = list(Code.objects.filter(code__in=retired.replaced_by).order_by("sort_order"))
+    return RetiredPage(
+        retired=retired,
+        replacements=replacements,
+        nearest=[] if replacements else nearest_codes(code_string),
+    )
+
+
+def pdx_collection(collection, code_text=""):
+    """A PDX collection's codes in official order, and the CC or MCC the visitor came from when it uses it."""
+    codes = (
+        Code.objects.filter(code__in=collection.codes)
+        .order_by("sort_order")
+        .only("code", "title", "billable")
+    )
+    canonical = canonical_code(code_text)
+    source = (
+        Code.objects.filter(code=canonical, facts__pdx_collection=collection.number)
+        .select_related("facts")
+        .first()
+        if canonical
+        else None
+    )
+    return {"collection": collection, "codes": codes, "source": source}
 
 
 def page_context(request, page):

@@ -1,4 +1,5 @@
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
+from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .search import SEARCH_CONFIG, SearchWord
 
@@ -9,8 +10,12 @@ __all__ = [
     "Block",
     "Chapter",
     "Code",
+    "CodeFacts",
     "CodeQuerySet",
+    "Icd9Code",
     "Note",
+    "PdxCollection",
+    "RetiredCode",
     "SEARCH_CONFIG",
     "SearchWord",
     "Synonym",

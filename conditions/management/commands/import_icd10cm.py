@@ -1,12 +1,13 @@
 """Import the CMS ICD-10-CM tabular XML: ``manage.py import_icd10cm [--source PATH]``."""
 
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conditions import icd10cm
-from conditions.loading import import_tabular
-from conditions.models import Chapter
+from conditions import coding_sources, icd10cm
+from conditions.loading import import_coding_data, import_tabular
+from conditions.models import Chapter, CodeFacts
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         if if_empty and Chapter.objects.exists():
             if verbosity:
                 self.stdout.write("Codes already loaded; skipping import.")
+            if not CodeFacts.objects.exists():
+                self._import_coding_data(verbosity)
             return
         if source and not code_list and verbosity:
             self.stderr.write(
@@ -71,6 +74,23 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {label}: {detail}")
             if not summary.changed:
                 self.stdout.write("  No changes: the database already held this release.")
+        self._import_coding_data(verbosity)
+
+    def _import_coding_data(self, verbosity):
+        """CC/MCC, code edits, HCC, chronic indicator, GEMs and history, keyed to the codes just loaded."""
+        started = time.monotonic()
+        try:
+            counts = import_coding_data()
+        except coding_sources.SourceMissing as error:
+            raise CommandError(str(error)) from None
+        if verbosity:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Imported coding data for {counts['facts']} codes, {counts['retired']} retired codes, "
+                    f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections "
+                    f"in {time.monotonic() - started:.1f} s."
+                )
+            )
 
     def _progress(self, stage, done, total):
         if stage == "read":
