@@ -95,8 +95,11 @@ def load_sample_content() -> Summary:
             illustration_caption=meta["illustration_caption"],
             illustration_credit=meta["illustration_credit"],
         )
-        services.article_save(article=article, user=user)
-        article.related_codes.set(Code.objects.filter(code__in=meta.get("related_codes", [])))
+        services.article_save(
+            article=article,
+            user=user,
+            related_codes=Code.objects.filter(code__in=meta.get("related_codes", [])),
+        )
         for position, (title, url) in enumerate(meta["sources"], start=1):
             ArticleSource.objects.create(article=article, position=position, title=title, url=url)
         services.article_submit(article=article, user=user)
