@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0005_editor_and_publisher_groups'),
+        ('conditions', '0006_editor_workflow'),
     ]
 
     operations = [
