@@ -19,8 +19,8 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from . import coding_sources, icd10cm
+from .indexing import refresh_official_text
 from .models import Block, Chapter, Code, CodeFacts, Icd9Code, Note, PdxCollection, RetiredCode
-from .search.index import refresh_official_text
 
 Progress = Callable[[str, int, int], None]
 

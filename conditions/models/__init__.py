@@ -1,7 +1,9 @@
+from conditions.search import SEARCH_CONFIG
+
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
-from .search import SEARCH_CONFIG, SearchWord
+from .words import SearchWord
 
 __all__ = [
     "Article",
