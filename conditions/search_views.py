@@ -5,8 +5,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .filters import CodeSearchFilter
-from .models import Block, Chapter, Code
-from .search import highlight, matching_sections, understand
+from .models import Block, Chapter, Code, Icd9Code
+from .search import Kind, highlight, matching_sections, understand
 
 RESULTS_PER_PAGE = 20
 
@@ -29,6 +29,8 @@ def search(request):
     context.update(
         parsed=query,
         page_obj=page_obj,
+        # An ICD-9-CM code: its GEM targets lead the results; say what the code was.
+        icd9=Icd9Code.objects.filter(code=query.text.upper()).first() if query.kind is Kind.ICD9 else None,
         sections=matching_sections(query, Chapter.objects.all(), Block.objects.all()) if first_page else [],
     )
     if not page_obj.object_list:

@@ -210,3 +210,30 @@ def test_history_rows_from_releases():
         ("B00", "2021 2025", "2021 2025", "Gone", "", "C00"),
         ("C00", "2026 2027", "2026 2027", "", "", ""),
     ]
+
+
+# --- Search -------------------------------------------------------------------------------------
+
+
+def result_codes(html):
+    return re.findall(r'<li class="search-result">\s*<a href="/codes/([^/]+)/"', html)
+
+
+@pytest.mark.parametrize(("icd9", "first"), [("401.9", "I10"), ("250.00", "E11.9")])
+def test_a_search_for_an_icd9_code_offers_the_codes_it_maps_to(client, icd9, first):
+    html = page(client, f"/search/?q={icd9}")
+    assert result_codes(html)[0] == first
+    assert f'<strong class="code">{icd9}</strong> is an ICD-9-CM code' in html
+    api = client.get("/api/search", {"q": icd9}).json()
+    assert api["results"][0]["code"] == first
+
+
+def test_search_filters_by_severity_and_hcc(client):
+    mcc = result_codes(page(client, "/search/?q=myocardial+infarction&severity=mcc"))
+    assert mcc and set(CodeFacts.objects.filter(code__in=mcc).values_list("severity", flat=True)) == {"mcc"}
+    either = result_codes(page(client, "/search/?q=kidney+failure&severity=cc_or_mcc"))
+    assert set(CodeFacts.objects.filter(code__in=either).values_list("severity", flat=True)) <= {"cc", "mcc"}
+    assert "N17.9" in either
+    hcc = result_codes(page(client, "/search/?q=diabetes&hcc=on"))
+    assert hcc and all(CodeFacts.objects.get(code=code).hcc_v28 for code in hcc)
+    assert client.get("/search/", {"q": "diabetes", "severity": "huge"}).status_code == 400
