@@ -144,7 +144,7 @@ def code_page(code_string):
     return CodePage(
         code=code,
         ancestors=ancestors,
-        note_groups=_note_groups(code, ancestors, notes),
+        note_groups=_note_groups(_code_note_sources(code, ancestors), notes),
         references=known_references(note.text for note in notes),
         tree=tree,
         tree_is_complete=complete,
@@ -295,16 +295,20 @@ def known_references(texts):
     return dict(codes.union(blocks, chapters))
 
 
-def _note_groups(code, ancestors, notes):
-    """Notes grouped by kind; within a kind, this code's own first, then its parent's, ... the block's, the chapter's."""
+def _code_note_sources(code, ancestors):
+    """Where a code's notes can come from, nearest first: (owner type, owner, level, url)."""
     sources = [("code", code.code, "self", None)]
     for ancestor in reversed(ancestors):
         level = "category" if ancestor.is_category else "code"
         sources.append(("code", ancestor.code, level, ancestor.get_absolute_url()))
     sources.append(("block", code.block_id, "block", code.block.get_absolute_url()))
     sources.append(("chapter", code.chapter_id, "chapter", code.chapter.get_absolute_url()))
-    rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
+    return sources
 
+
+def _note_groups(sources, notes):
+    """Notes grouped by kind; within a kind, in the order of ``sources`` (this code's own first, ... the chapter's)."""
+    rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
     by_kind = {}
     for note in notes:
         by_kind.setdefault(note.kind, []).append(note)
@@ -321,6 +325,44 @@ def _note_groups(code, ancestors, notes):
             group.sources[-1].notes.append(note.text)
         groups.append(group)
     return groups
+
+
+@dataclass
+class HeadingNotes:
+    """A chapter's or block's own notes (two queries: the notes and the references they name)."""
+
+    note_groups: list[NoteGroup]
+    references: dict[str, str]
+
+
+def heading_notes(owner_type, owner):
+    notes = list(Note.objects.filter(owner_type=owner_type, owner=owner).order_by("kind", "position"))
+    groups = _note_groups([(owner_type, owner, "self", None)], notes)
+    return HeadingNotes(note_groups=groups, references=known_references(n.text for n in notes))
+
+
+@dataclass
+class BlockNode:
+    """A block of a chapter with the blocks it groups (M00-M25 Arthropathies holds M00-M02, ...)."""
+
+    block: Block
+    children: list[BlockNode] = field(default_factory=list)
+
+
+def block_tree(blocks):
+    """Blocks in official order nested under the heading blocks whose range holds them."""
+    roots, path = [], []
+    for block in blocks:
+        start, end = _range_ends(block.code_range)
+        while path and not (
+            _range_ends(path[-1].block.code_range)[0] <= start
+            and end <= _range_ends(path[-1].block.code_range)[1]
+        ):
+            path.pop()
+        node = BlockNode(block)
+        (path[-1].children if path else roots).append(node)
+        path.append(node)
+    return roots
 
 
 def chapter_blocks(chapter):

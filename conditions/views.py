@@ -24,10 +24,16 @@ def home(request):
 
 def chapter_detail(request, number):
     chapter = get_object_or_404(Chapter, number=number)
+    blocks = list(pages.chapter_blocks(chapter))
     return render(
         request,
         "conditions/chapter.html",
-        {"chapter": chapter, "blocks": pages.chapter_blocks(chapter)},
+        {
+            "chapter": chapter,
+            "blocks": blocks,
+            "block_tree": pages.block_tree(blocks),
+            "notes": pages.heading_notes("chapter", chapter.number),
+        },
     )
 
 
@@ -36,13 +42,16 @@ def block_detail(request, block_id):
         block = get_object_or_404(Block, block_id=block_id.upper())
         return redirect(block, permanent=True)
     block = get_object_or_404(Block.objects.select_related("chapter"), block_id=block_id)
+    sub_blocks = pages.sub_blocks(block)
     return render(
         request,
         "conditions/block.html",
         {
             "code_block": block,
             "categories": pages.block_categories(block),
-            "sub_blocks": pages.sub_blocks(block),
+            "sub_blocks": sub_blocks,
+            "sub_block_tree": pages.block_tree(sub_blocks),
+            "notes": pages.heading_notes("block", block.block_id),
         },
     )
 
