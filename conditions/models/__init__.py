@@ -3,6 +3,7 @@ from conditions.search import SEARCH_CONFIG
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
+from .feedback import ErrorReport
 from .words import SearchWord
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "CodeFacts",
     "CodeQuerySet",
     "Icd9Code",
+    "ErrorReport",
     "Note",
     "PdxCollection",
     "RetiredCode",

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0006_editor_workflow'),
+        ('conditions', '0007_error_reports'),
     ]
 
     operations = [
