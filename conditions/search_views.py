@@ -37,8 +37,8 @@ def search(request):
     if query.exact_code and not filterset.narrowed:
         return redirect("conditions:code", query.exact_code)
     # A large family shows as one row (expandable), so different conditions fill the first page.
-    rows, code_count = collapsed_counts(filterset.qs)
-    paginator = CountedPaginator(collapsed(filterset.qs), RESULTS_PER_PAGE, count=rows)
+    rows, code_count = collapsed_counts(filterset.qs, query)
+    paginator = CountedPaginator(collapsed(filterset.qs, query), RESULTS_PER_PAGE, count=rows)
     page_obj = paginator.get_page(request.GET.get("page"))
     highlight(page_obj.object_list, query)
     with_families(page_obj.object_list, filterset.qs)

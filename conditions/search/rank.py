@@ -174,11 +174,18 @@ def family_of():
     return Case(When(depth__lte=2, then=F("code")), default=Left("code", 5), output_field=TextField())
 
 
-def collapsed(results: QuerySet) -> QuerySet:
+def collapsible(query: Query) -> bool:
+    """Word searches collapse families; a code prefix lists everything under it in official order."""
+    return not query.is_empty and not query.code_prefix
+
+
+def collapsed(results: QuerySet, query: Query) -> QuerySet:
     """The ranked results with each large family as its best row, annotated ``family`` and ``family_size``.
 
     Ten different conditions fit on a page instead of one family's 48 fracture codes.
     """
+    if not collapsible(query):
+        return results
     order = [F("match").asc(), F("bucket").desc(), F("sort_order").asc()]
     return (
         results.annotate(
@@ -207,8 +214,11 @@ def family_members(results: QuerySet, families, per_family: int = 10) -> dict[st
     return members
 
 
-def collapsed_counts(results: QuerySet) -> tuple[int, int]:
+def collapsed_counts(results: QuerySet, query: Query) -> tuple[int, int]:
     """(rows ``collapsed`` gives, codes matched), counted by family without scoring a row."""
+    if not collapsible(query):
+        count = results.count()
+        return count, count
     families = results.order_by().annotate(family=family_of()).values("family").annotate(size=Count("*"))
     totals = families.aggregate(
         rows=Sum(Case(When(size__lte=FAMILY_ROWS, then=F("size")), default=Value(1))),

@@ -99,8 +99,7 @@ ORDER BY length DESC, folded
 MATCHES_SQL = f"""
 SELECT EXISTS (
     SELECT 1 FROM conditions_code
-    WHERE (%(tsquery)s <> '' AND search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))
-       OR code = ANY(%(codes)s)
+    WHERE %(tsquery)s <> '' AND search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s)
 )
 """
 
@@ -181,9 +180,11 @@ def _nearest_code(cursor, text: str) -> str | None:
 
 
 def _has_matches(cursor, tree: Node | None, pinned) -> bool:
-    if tree is None and not pinned:
+    if pinned:
+        return True  # synonyms' codes exist (the vocabulary test checks them; the admin picks real codes)
+    if tree is None:
         return False
-    cursor.execute(MATCHES_SQL, {"tsquery": tsquery(tree), "codes": list(pinned)})
+    cursor.execute(MATCHES_SQL, {"tsquery": tsquery(tree)})
     return cursor.fetchone()[0]
 
 
