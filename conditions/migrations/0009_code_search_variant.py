@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0007_searchable_notes_without_excludes'),
+        ('conditions', '0008_searchable_notes_without_excludes'),
     ]
 
     operations = [

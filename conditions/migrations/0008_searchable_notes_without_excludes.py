@@ -11,6 +11,6 @@ def refresh(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("conditions", "0006_editor_workflow")]
+    dependencies = [("conditions", "0007_error_reports")]
 
     operations = [migrations.RunPython(refresh, migrations.RunPython.noop)]
