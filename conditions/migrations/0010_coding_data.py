@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0007_error_reports'),
+        ('conditions', '0009_code_search_variant'),
     ]
 
     operations = [
