@@ -26,7 +26,7 @@ from django.db import connection
 
 from icdsite.embedded_db import program
 
-from .loading import TABLES, rebuild_derived_state
+from .loading import CODING_TABLES, TABLES, rebuild_derived_state
 from .models import SearchWord
 
 DUMP = "content.dump"
@@ -52,7 +52,9 @@ class BackupSummary:
 
 def content_models() -> list:
     """Every model whose rows people wrote: the conditions app but for the official tables, and accounts."""
-    official = {model for model, _, _ in TABLES} | {SearchWord}
+    # The import writes these from the official files alone: re-imported, never backed up. A new table the
+    # import writes belongs here too.
+    official = {model for model, _, _ in TABLES} | set(CODING_TABLES) | {SearchWord}
     models = [
         model
         for model in apps.get_app_config("conditions").get_models(include_auto_created=True)
