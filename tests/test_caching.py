@@ -17,11 +17,6 @@ CODE = "M77.1"
 PAGE = f"/codes/{CODE}/"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-
-
 @pytest.mark.parametrize("path", ["/", PAGE, "/chapters/13/", "/blocks/M70-M79/"])
 def test_public_pages_answer_304_when_nothing_changed(client, path, django_assert_num_queries):
     first = client.get(path)
