@@ -28,6 +28,11 @@ urlpatterns = [
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),
+    # Who runs the site and how: linked from every page's footer.
+    path("about/", condition_views.about, name="about"),
+    path("editorial-policy/", condition_views.editorial_policy, name="editorial-policy"),
+    path("privacy/", condition_views.privacy, name="privacy"),
+    path("contact/", condition_views.contact, name="contact"),
     path("", include("conditions.urls")),
 ]
 # Illustrations in development (static() adds nothing with DEBUG off: the web server serves MEDIA_ROOT).

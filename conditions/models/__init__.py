@@ -2,6 +2,7 @@ from conditions.search import SEARCH_CONFIG
 
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
+from .feedback import ErrorReport
 from .versions import ContentVersion
 from .words import SearchWord
 
@@ -14,6 +15,7 @@ __all__ = [
     "Code",
     "CodeQuerySet",
     "ContentVersion",
+    "ErrorReport",
     "Note",
     "SEARCH_CONFIG",
     "SearchWord",

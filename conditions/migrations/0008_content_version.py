@@ -12,7 +12,7 @@ def first_version(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0006_editor_workflow'),
+        ('conditions', '0007_error_reports'),
     ]
 
     operations = [
