@@ -1,8 +1,9 @@
 """Caching that keeps the public pages correct.
 
-Every page a visitor can see depends on the official data and the published articles only. Both change
-through two doors, the import and the article services, and each bumps the content version in its own
-transaction. The pages are then cached under that version:
+Every page a visitor can see depends on the official data and the published articles only. Every statement
+that writes those tables (the import, the article services, the admin, anything) bumps the content version in
+its own transaction, through PostgreSQL triggers (migration 0008), so a page cached under an older version is
+never served once the change commits. The pages are cached under that version:
 
 - ``public_page`` (home, chapter, block and code pages): ETag and Last-Modified from the version, so a
   browser or CDN revalidates with a 304 that costs one small query; ``Cache-Control`` with ``s-maxage`` for
@@ -59,16 +60,6 @@ def content_version() -> Version:
     # The time makes the key unique even when a number comes back (a rolled-back transaction, a restored
     # backup): a page cached under it can never be taken for another state of the content.
     return Version(f"{number}.{changed_at.timestamp():.6f}.{due}", changed_at)
-
-
-def bump_content_version() -> None:
-    """Call inside the transaction that changes what the public pages show."""
-    table = ContentVersion._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (id, number, changed_at) VALUES (1, 2, clock_timestamp()) "
-            f"ON CONFLICT (id) DO UPDATE SET number = {table}.number + 1, changed_at = clock_timestamp()"
-        )
 
 
 @cache

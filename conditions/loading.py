@@ -23,7 +23,6 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from . import icd10cm
-from .caching import bump_content_version
 from .indexing import refresh_article_text, refresh_official_text
 from .models import Article, Block, Chapter, Code, Note, Synonym
 
@@ -305,5 +304,3 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     summary.rebuilt = rebuild_derived_state()
     summary.written = True
-    # Cached pages show the new release from the next request (conditions.caching).
-    bump_content_version()

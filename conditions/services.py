@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import notifications
-from .caching import bump_content_version
 from .images import CleanedImage, clean_illustration, phone_variant
 from .indexing import refresh_article_text
 from .markdown import markdown_problems, render_markdown
@@ -68,7 +67,6 @@ def _record(article: Article, user: AbstractUser, reason: str) -> None:
     article._history_user = user
     article._change_reason = reason
     article.save()
-    bump_content_version()  # cached public pages show the change from the next request
 
 
 def _log(article: Article, user: AbstractUser, message: str) -> None:
@@ -427,7 +425,6 @@ def article_delete(*, article: Article, user: AbstractUser) -> None:
     code_id = article.code_id
     article._history_user = user
     article.delete()
-    bump_content_version()
     refresh_article_text([code_id])
 
 

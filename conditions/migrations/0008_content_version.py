@@ -9,6 +9,34 @@ def first_version(apps, schema_editor):
     apps.get_model("conditions", "ContentVersion").objects.create(pk=1, number=1, changed_at=timezone.now())
 
 
+# Every statement that writes what public pages show bumps the content version in its own transaction,
+# whoever runs it (import, services, admin, a queryset update, SQL by hand): cached pages cannot outlive it.
+CONTENT_TABLES = [
+    "conditions_chapter",
+    "conditions_block",
+    "conditions_code",
+    "conditions_note",
+    "conditions_article",
+    "conditions_articlesource",
+]
+BUMP_FUNCTION = """
+CREATE OR REPLACE FUNCTION conditions_bump_content_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO conditions_contentversion (id, number, changed_at) VALUES (1, 2, clock_timestamp())
+    ON CONFLICT (id) DO UPDATE
+        SET number = conditions_contentversion.number + 1, changed_at = clock_timestamp();
+    RETURN NULL;
+END
+$$;
+"""
+TRIGGERS = "".join(
+    f"CREATE TRIGGER {table}_bumps_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+    f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"
+    for table in CONTENT_TABLES
+)
+DROP_TRIGGERS = "".join(f"DROP TRIGGER {table}_bumps_content_version ON {table};\n" for table in CONTENT_TABLES)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -28,4 +56,8 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(first_version, migrations.RunPython.noop),
+        migrations.RunSQL(
+            BUMP_FUNCTION + TRIGGERS,
+            DROP_TRIGGERS + "DROP FUNCTION conditions_bump_content_version();",
+        ),
     ]
