@@ -132,7 +132,9 @@ def test_any_write_to_the_content_bumps_the_version_even_a_queryset_update(clien
         inside = content_version()
         transaction.set_rollback(True)
     assert content_version() == start
-    Code.objects.filter(code="M61.2").update(title=F("title"))  # committed this time (in the test's transaction)
+    Code.objects.filter(code="M61.2").update(
+        title=F("title")
+    )  # committed this time (in the test's transaction)
     assert content_version().key not in (start.key, inside.key)
     # A direct update of an article (not through the services) reaches the next request too.
     assert client.get(PAGE)["X-Cache"] == "miss"
