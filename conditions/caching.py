@@ -2,7 +2,7 @@
 
 Every page a visitor can see depends on the official data and the published articles only. Every statement
 that writes those tables (the import, the article services, the admin, anything) bumps the content version in
-its own transaction, through PostgreSQL triggers (migration 0010), so a page cached under an older version is
+its own transaction, through PostgreSQL triggers (migration 0011), so a page cached under an older version is
 never served once the change commits. The pages are cached under that version:
 
 - ``public_page`` (home, chapter, block and code pages): ETag and Last-Modified from the version, so a

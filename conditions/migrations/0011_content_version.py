@@ -40,7 +40,7 @@ DROP_TRIGGERS = "".join(f"DROP TRIGGER {table}_bumps_content_version ON {table};
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0009_code_search_variant'),
+        ('conditions', '0010_coding_data'),
     ]
 
     operations = [
