@@ -87,10 +87,13 @@ class CodePage:
     previous: Code | None
     next: Code | None
     illustration: Illustration | None = None
+    related_codes: list[Code] | None = None
 
     def __post_init__(self):
         if self.illustration is None:
             self.illustration = article_illustration(self.article)
+        if self.related_codes is None:
+            self.related_codes = article_related_codes(self.article)
 
     @property
     def chapter(self):
@@ -104,7 +107,14 @@ class CodePage:
         """The same page showing ``article`` (the admin preview of a draft)."""
         self.article = article
         self.illustration = article_illustration(article)
+        self.related_codes = article_related_codes(article)
         return self
+
+
+def article_related_codes(article):
+    """The codes the article names as related, in official order (a query only when there are some)."""
+    wanted = article.related_code_list if article else []
+    return list(Code.objects.filter(code__in=wanted).order_by("sort_order")) if wanted else []
 
 
 def article_illustration(article):
