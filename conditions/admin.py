@@ -19,7 +19,6 @@ from . import admin_views, review_queue, services
 from .icd10cm import canonical_code
 from .images import CleanedImage, clean_illustration, keep_pending, pending_name, take_pending
 from .models import Article, ArticleSource, Block, Chapter, Code, Note, Synonym
-from .search import clean_query, parse_query
 
 admin.site.site_header = _("icdsite editors")
 admin.site.site_title = _("icdsite editors")
@@ -89,7 +88,7 @@ class CodeAdmin(ReadOnlyAdmin):
         if search_term.strip() and request.resolver_match.url_name == "autocomplete":
             # The code picker (article code, related codes, synonym code): the public site's search,
             # so "strep throat" finds J02.0 through lay words and inclusion terms, best first.
-            return Code.objects.search(parse_query(clean_query(search_term))), False
+            return Code.objects.search(search_term), False
         # "m612" means M61.2: search for the official spelling of a code typed without its dot.
         canonical = (
             canonical_code(search_term.strip()) if search_term and " " not in search_term.strip() else None
