@@ -296,7 +296,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
         "code_string",
         "title",
         "state",
-        "publish_at",
+        "publish_time",
         "medical_reviewer",
         "last_reviewed",
         "illustrated",
@@ -465,6 +465,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("code"), ordering="code_id")
     def code_string(self, obj):
         return obj.code_id
+
+    @admin.display(description=_("publish time"), ordering="publish_at")
+    def publish_time(self, obj):
+        return services.local_time(obj.publish_at) or "—"
 
     @admin.display(description=_("state"), ordering="status")
     def state(self, obj):

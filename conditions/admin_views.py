@@ -13,9 +13,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -96,7 +94,7 @@ def step_message(name, article):
     if name == "publish" and article.is_scheduled:
         return _("“%(title)s” is scheduled for %(time)s: it stays hidden from the public until then.") % {
             "title": title,
-            "time": date_format(timezone.localtime(article.publish_at), "DATETIME_FORMAT"),
+            "time": services.local_time(article.publish_at),
         }
     if name == "revise":
         return _(

@@ -275,6 +275,24 @@ def test_editors_daily_work(new_page, live_server, people, mailoutbox):
     assert dialogs == []
 
 
+def test_leaving_with_unsaved_edits_asks_first(new_page, live_server, people):
+    dialogs = []
+    add = live_server.url + reverse("admin:conditions_article_add")
+    untouched = signed_in_page(new_page, live_server, "browser-editor", dialogs)
+    untouched.goto(add)
+    untouched.close(run_before_unload=True)  # nothing typed: it closes without a question
+    assert dialogs == []
+
+    editor = signed_in_page(new_page, live_server, "browser-editor", dialogs)
+    editor.goto(add)
+    editor.click("#id_title")
+    editor.keyboard.type("Half-written title")
+    with editor.expect_event("dialog") as asked:
+        editor.close(run_before_unload=True)
+    assert asked.value.type == "beforeunload"  # dismissed by signed_in_page's handler: the page stays
+    assert not editor.is_closed()
+
+
 def test_the_code_set_is_still_there(transactional_db):
     """Runs after the workflow test: its clean-up removed its own rows and nothing else."""
     from conditions.models import Code
