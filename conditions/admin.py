@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import admin_views, review_queue, services
 from .icd10cm import canonical_code
 from .images import CleanedImage, clean_illustration, keep_pending, pending_name, take_pending
-from .models import Article, ArticleSource, Block, Chapter, Code, Note, Synonym
+from .models import Article, ArticleSource, Block, Chapter, Code, ErrorReport, Note, Synonym
 
 admin.site.site_header = _("icdsite editors")
 admin.site.site_title = _("icdsite editors")
@@ -346,7 +346,6 @@ class ArticleAdmin(SimpleHistoryAdmin):
     FORM_ONLY_FIELDS = ("loaded_at", "pending_illustration", "public_page", "updated_at")
 
     class Media:
-        css = {"all": ("css/admin-article.css",)}
         js = ("js/admin-article.js",)
 
     # --- permissions: editors change drafts only; publishers anything ---------------------
@@ -516,3 +515,22 @@ class ArticleAdmin(SimpleHistoryAdmin):
     @admin.action(description=_("Archive selected articles"), permissions=["publish"])
     def archive_selected(self, request, queryset):
         self._run_step(request, queryset, services.article_archive)
+
+
+@admin.register(ErrorReport)
+class ErrorReportAdmin(admin.ModelAdmin):
+    """What visitors reported from the contact page: editors read them and tick them off."""
+
+    list_display = ("created_at", "page", "message_start", "handled")
+    list_filter = ("handled",)
+    list_editable = ("handled",)
+    search_fields = ("page", "message")
+    readonly_fields = ("page", "message", "email", "created_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("what is wrong"))
+    def message_start(self, obj):
+        return obj.message[:80]
