@@ -81,7 +81,8 @@ class CodeAdmin(ReadOnlyAdmin):
     )
 
     def get_queryset(self, request):
-        statuses = Article.objects.filter(code_id=OuterRef("pk")).values("status")[:1]
+        # The live article's state (a working draft of it shares the code).
+        statuses = Article.objects.filter(code_id=OuterRef("pk"), revision_of=None).values("status")[:1]
         return super().get_queryset(request).annotate(article_state=Subquery(statuses))
 
     def get_search_results(self, request, queryset, search_term):
