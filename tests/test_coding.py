@@ -237,3 +237,10 @@ def test_search_filters_by_severity_and_hcc(client):
     hcc = result_codes(page(client, "/search/?q=diabetes&hcc=on"))
     assert hcc and all(CodeFacts.objects.get(code=code).hcc_v28 for code in hcc)
     assert client.get("/search/", {"q": "diabetes", "severity": "huge"}).status_code == 400
+
+
+def test_a_category_sends_coders_to_its_billable_codes(client):
+    html = page(client, "/codes/M61/")
+    coding = re.search(r'id="coding-heading".*?</section>', html, re.S).group(0)
+    assert "apply to the billable codes under M61" in coding
+    assert "Neither CC nor MCC" not in coding and "In no CMS-HCC category" not in coding
