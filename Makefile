@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run serve test lint browser bench bench-search clean backup restore
+.PHONY: install db db-stop migrate data run serve test lint browser services bench bench-serve bench-search clean backup restore
 
 install: $(VENV)/.installed
 
@@ -57,12 +57,19 @@ browser:
 		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
+# Debian's redis-server and nginx for the shared-cache and reverse-proxy tests, wrk for `make bench-serve`.
+services:
+	@if [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/wrk ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server nginx wrk; \
+	fi
+
 # Quality gates: lint and format (ruff.toml), no model change without its migration.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: db browser lint
+test: db browser services lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 
@@ -70,6 +77,10 @@ bench: data
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/pages_bench.py
 	$(BIN)/python bench/admin_bench.py
+
+# Production server throughput under wrk, with nginx references (deploy/nginx.conf); BENCH_SECONDS=20.
+bench-serve: data services
+	$(BIN)/python bench/serve_bench.py
 
 # Search speed over HTTP against `make serve` (the script starts it); wrk from Debian for the load figures.
 bench-search: data

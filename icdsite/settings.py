@@ -57,11 +57,16 @@ MIDDLEWARE = [
     "icdsite.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+<<<<<<< HEAD
     # A 503 (page, or JSON under /api/) instead of a 500 while the database is unreachable; inside the
     # header middlewares above, so the 503 carries the same security headers as any page.
     "icdsite.unavailable.DatabaseUnavailableMiddleware",
     # Public reads go to DATABASE_REPLICA_URL when it is set (a no-op without it).
     "icdsite.routers.ReplicaMiddleware",
+=======
+    # Outside everything that renders: compresses public pages, never one with a CSRF token or session.
+    "icdsite.compression.BreachSafeGZipMiddleware",
+>>>>>>> origin/main
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -142,6 +147,33 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the replica through the test database
     DATABASE_ROUTERS = ["icdsite.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Caching -----------------------------------------------------------------
+# CACHE_URL: redis://host:6379/0 shares the cache between app servers; without it each process keeps
+# its own (in memory). Public pages are cached by content version (conditions.caching).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "icdsite"),
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL must be a redis://, rediss:// or unix:// URL.")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", 2000))},
+        }
+    }
+PAGE_CACHE_ALIAS = "default"
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 3600))  # 0 turns the page cache off
+PAGE_MAX_AGE = int(os.environ.get("PAGE_MAX_AGE", 60))  # browsers
+PAGE_SHARED_MAX_AGE = int(os.environ.get("PAGE_SHARED_MAX_AGE", 300))  # CDNs and reverse proxies (s-maxage)
+SITEMAP_CACHE_SECONDS = int(os.environ.get("SITEMAP_CACHE_SECONDS", 3600))
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
