@@ -57,16 +57,13 @@ MIDDLEWARE = [
     "icdsite.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-<<<<<<< HEAD
+    # Outside everything that renders: compresses public pages, never one with a CSRF token or session.
+    "icdsite.compression.BreachSafeGZipMiddleware",
     # A 503 (page, or JSON under /api/) instead of a 500 while the database is unreachable; inside the
     # header middlewares above, so the 503 carries the same security headers as any page.
     "icdsite.unavailable.DatabaseUnavailableMiddleware",
     # Public reads go to DATABASE_REPLICA_URL when it is set (a no-op without it).
     "icdsite.routers.ReplicaMiddleware",
-=======
-    # Outside everything that renders: compresses public pages, never one with a CSRF token or session.
-    "icdsite.compression.BreachSafeGZipMiddleware",
->>>>>>> origin/main
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
