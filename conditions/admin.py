@@ -16,6 +16,7 @@ from . import admin_views, services
 from .icd10cm import canonical_code
 from .images import clean_illustration
 from .models import Article, ArticleSource, Block, Chapter, Code, Note, Synonym
+from .models.content import validate_web_url
 
 admin.site.site_header = _("icdsite editors")
 admin.site.site_title = _("icdsite editors")
@@ -151,7 +152,7 @@ class IllustrationFilter(admin.SimpleListFilter):
 class ArticleSourceInline(admin.TabularInline):
     model = ArticleSource
     fields = ("position", "title", "url")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https", "validators": [validate_web_url]}}
     ordering = ("position", "id")
     extra = 1
 
@@ -222,6 +223,14 @@ class ArticleAdmin(SimpleHistoryAdmin):
     # --- every write goes through conditions.services --------------------------------------
     def save_model(self, request, obj, form, change):
         services.article_save(article=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ArticleSource:
+            return super().save_formset(request, form, formset, change)
+        for source in formset.save(commit=False):
+            services.source_save(source=source, user=request.user)
+        for source in formset.deleted_objects:
+            source.delete()
 
     def delete_model(self, request, obj):
         services.article_delete(article=obj, user=request.user)

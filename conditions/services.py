@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from .images import CleanedImage, clean_illustration, phone_variant
 from .markdown import render_markdown
 from .models import Article, ArticleSource
+from .models.content import validate_web_url
 from .search import refresh_article_text
 
 Status = Article.Status
@@ -186,6 +187,16 @@ def article_delete(*, article: Article, user: AbstractUser) -> None:
     refresh_article_text([code_id])
 
 
+@transaction.atomic
+def source_save(*, source: ArticleSource, user: AbstractUser) -> ArticleSource:
+    """Add or change one source of an article; its address must be an http or https URL."""
+    _require(user, "change_article")
+    validate_web_url(source.url)
+    source._history_user = user
+    source.save()
+    return source
+
+
 def sources_at_revision(*, article: Article, history_id: int) -> list[ArticleSource]:
     """The article's sources as they stood with this revision.
 
@@ -221,6 +232,5 @@ def article_revert(*, article: Article, user: AbstractUser, history_id: int) -> 
         restored = ArticleSource(
             article=article, **{field: getattr(source, field) for field in SOURCE_FIELDS}
         )
-        restored._history_user = user
-        restored.save()
+        source_save(source=restored, user=user)
     return article

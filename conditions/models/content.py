@@ -6,6 +6,7 @@ detaches an article.
 """
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -96,6 +97,12 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("conditions:code", args=[self.code_id])
+
+
+# Links to sources are web pages only: never javascript:, data: or other schemes.
+validate_web_url = URLValidator(
+    schemes=["http", "https"], message=_("Enter an http:// or https:// address."), code="web_url"
+)
 
 
 class ArticleSource(models.Model):
