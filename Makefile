@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run test lint browser bench bench-search clean
+.PHONY: install db db-stop migrate data run serve test lint browser bench bench-search clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,20 @@ data: migrate
 run: data
 	$(BIN)/python manage.py load_sample_content
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production server: gunicorn (deploy/gunicorn.conf.py) with DEBUG off and WhiteNoise serving the
+# collected, hashed and compressed static files. Local defaults: plain HTTP on HOST:PORT, a throwaway
+# SECRET_KEY when none is set; production sets SECRET_KEY, ALLOWED_HOSTS and keeps SECURE_SSL_REDIRECT on.
+serve: data
+	@set -e; export DEBUG=0; \
+	if [ -z "$$SECRET_KEY" ]; then \
+		export SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+		echo "SECRET_KEY is not set: using a throwaway key for this run (logins end when the server stops). Set SECRET_KEY in production."; \
+	fi; \
+	export ALLOWED_HOSTS="$${ALLOWED_HOSTS:-$(HOST),localhost,127.0.0.1}" SECURE_SSL_REDIRECT="$${SECURE_SSL_REDIRECT:-0}"; \
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
+	echo "Serving http://$(HOST):$(PORT) with gunicorn (production settings)."; \
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py icdsite.wsgi
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
 browser:

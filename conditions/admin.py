@@ -2,10 +2,13 @@
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
+from django.shortcuts import redirect
 from django.urls import path, re_path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -100,11 +103,50 @@ class CodeAdmin(ReadOnlyAdmin):
         )
 
 
+class FreshEditForm(forms.ModelForm):
+    """A form that refuses to save over a row someone changed since this form was opened."""
+
+    loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            # Full precision (the form's own rendering would drop the microseconds).
+            self.initial["loaded_at"] = self.instance.updated_at.isoformat()
+
+    def clean_loaded_at(self):
+        raw = self.data.get(self.add_prefix("loaded_at"))
+        return admin_views.parse_loaded_at(raw)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.ensure_fresh(instance=self.instance, loaded_at=cleaned.get("loaded_at"))
+        except services.StaleEdit as error:
+            link = ""
+            if isinstance(self.instance, Article):
+                link = reverse("admin:conditions_article_compare", args=[self.instance.pk])
+            else:
+                link = reverse(
+                    f"admin:{self.instance._meta.app_label}_{self.instance._meta.model_name}_history",
+                    args=[self.instance.pk],
+                )
+            raise ValidationError(
+                format_html('{} <a href="{}">{}</a>', " ".join(error.messages), link, _("Compare")),
+                code="stale",
+            ) from error
+        return cleaned
+
+
 @admin.register(Synonym)
 class SynonymAdmin(SimpleHistoryAdmin):
+    form = FreshEditForm
     list_display = ("term", "meaning", "code", "updated_at")
     search_fields = ("term", "meaning", "^code__code")
     autocomplete_fields = ("code",)
+
+    def save_model(self, request, obj, form, change):
+        services.synonym_save(synonym=obj, user=request.user, loaded_at=form.cleaned_data.get("loaded_at"))
 
 
 class ChapterFilter(admin.SimpleListFilter):
@@ -157,7 +199,37 @@ class ArticleSourceInline(admin.TabularInline):
     extra = 1
 
 
-class ArticleForm(admin.ModelAdmin.form):
+class ArticleForm(FreshEditForm):
+    review_note = forms.CharField(
+        label=_("Note to the author"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required with “Request changes”: what should change before it can be published."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength in the browser: a long paste is kept whole and the form says how long it is.
+        for name in ("title", "summary"):
+            field = self.fields.get(name)
+            if field is not None:
+                field.widget.attrs.pop("maxlength", None)
+                field.widget.attrs["data-max-length"] = field.max_length
+
+    def clean_body(self):
+        body = self.cleaned_data.get("body", "")
+        try:
+            services.validate_article_body(body)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["body"]) from error
+        return body
+
+    def clean_review_note(self):
+        note = self.cleaned_data.get("review_note", "")
+        if self.data.get("_step") == "request_changes" and not note.strip():
+            raise ValidationError(_("Say what should change: the note is required to request changes."))
+        return note
+
     def clean_illustration(self):
         image = self.cleaned_data.get("illustration")
         # A new upload is checked and re-encoded here so that errors show on the form.
@@ -178,7 +250,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     list_display = (
         "code_string",
         "title",
-        "status",
+        "state",
         "publish_at",
         "medical_reviewer",
         "last_reviewed",
@@ -192,15 +264,21 @@ class ArticleAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("code", "related_codes")
     inlines = (ArticleSourceInline,)
     actions = ("submit_selected", "publish_selected", "unpublish_selected", "archive_selected")
-    readonly_fields = ("status", "public_page", "updated_at")
+    readonly_fields = ("state", "public_page", "updated_at")
     fieldsets = (
-        (None, {"fields": ("code", "title", "summary", "body", "related_codes")}),
+        (None, {"fields": ("loaded_at", "code", "title", "summary", "body", "related_codes")}),
         (
             _("Illustration"),
             {"fields": ("illustration", "illustration_alt", "illustration_caption", "illustration_credit")},
         ),
         (_("Review"), {"fields": ("author", "medical_reviewer", "last_reviewed")}),
-        (_("Publishing"), {"fields": ("status", "publish_at", "public_page", "updated_at")}),
+        (
+            _("Publishing"),
+            {
+                "fields": ("state", "publish_at", "public_page", "updated_at"),
+                "description": _("Times are in your time zone."),
+            },
+        ),
     )
     change_form_template = "admin/conditions/article/change_form.html"
 
@@ -218,11 +296,26 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.revision_of_id:
+            fields = (*fields, "code")  # a working draft stays with its live article
         return fields if self.has_publish_permission(request) else (*fields, "publish_at")
 
     # --- every write goes through conditions.services --------------------------------------
     def save_model(self, request, obj, form, change):
-        services.article_save(article=obj, user=request.user)
+        services.article_save(
+            article=obj,
+            user=request.user,
+            related_codes=form.cleaned_data.get("related_codes"),
+            loaded_at=form.cleaned_data.get("loaded_at"),
+        )
+
+    def response_change(self, request, obj):
+        # A workflow button inside the form: the edits were saved (the form was valid); now the step.
+        name = request.POST.get("_step")
+        if name in admin_views.STEPS:
+            shown = admin_views.run_step(request, obj, name, note=request.POST.get("review_note", ""))
+            return redirect("admin:conditions_article_change", shown.pk)
+        return super().response_change(request, obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ArticleSource:
@@ -267,14 +360,20 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         article = self.get_object(request, object_id)
         steps = admin_views.steps_for(request.user, article) if article else []
-        return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "workflow_steps": steps}
-        )
+        extra = {"workflow_steps": steps, "workflow_step_names": [step["name"] for step in steps]}
+        if article is not None:
+            extra["state_label"] = services.state_label(article)
+            extra["working_draft"] = Article.objects.filter(revision_of=article).first()
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     # --- list columns and bulk actions ------------------------------------------------------
     @admin.display(description=_("code"), ordering="code_id")
     def code_string(self, obj):
         return obj.code_id
+
+    @admin.display(description=_("state"), ordering="status")
+    def state(self, obj):
+        return services.state_label(obj) if obj.pk else "—"
 
     @admin.display(description=_("illustrated"), boolean=True)
     def illustrated(self, obj):

@@ -8,11 +8,14 @@ conditions.services.
 import difflib
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -21,12 +24,15 @@ from .markdown import render_markdown
 from .models import Article, Code
 from .preview import public_code_context
 
-# The workflow buttons: the service each runs and its label; who may press it when is services.WORKFLOW's.
+# The workflow buttons and their labels, in the order shown; who may press which when is services.WORKFLOW's.
 STEPS = {
-    "submit": (services.article_submit, _("Submit for review")),
-    "publish": (services.article_publish, _("Publish")),
-    "unpublish": (services.article_unpublish, _("Unpublish")),
-    "archive": (services.article_archive, _("Archive")),
+    "submit": _("Submit for review"),
+    "withdraw": _("Withdraw from review"),
+    "request_changes": _("Request changes"),
+    "publish": _("Publish"),
+    "revise": _("Start a revision"),
+    "unpublish": _("Unpublish"),
+    "archive": _("Archive"),
 }
 COMPARED_FIELDS = [
     "code",
@@ -49,10 +55,62 @@ def steps_for(user, article):
     """The workflow buttons this user may press on this article now."""
     return [
         {"name": name, "label": label}
-        for name, (_service, label) in STEPS.items()
-        if article.status in services.WORKFLOW[name].allowed_from
-        and user.has_perm(f"conditions.{services.WORKFLOW[name].permission}")
+        for name, label in STEPS.items()
+        if user.has_perm(f"conditions.{services.WORKFLOW[name].permission}")
+        and services.step_applies(name, article)
     ]
+
+
+def parse_loaded_at(value):
+    """The updated_at an editor's page was built from (ISO 8601), or None when absent or malformed."""
+    return parse_datetime(value) if value else None
+
+
+def run_step(request, article, name, *, loaded_at=None, note=""):
+    """Run workflow step `name` through its service and tell the user what happened.
+
+    Returns the article to show next: a new working draft after "revise", the live article
+    after publishing a working draft, else the article itself.
+    """
+    kwargs = {"article": article, "user": request.user}
+    if name != "revise":
+        kwargs["loaded_at"] = loaded_at
+    if name == "request_changes":
+        kwargs["note"] = note
+    service = getattr(services, f"article_{name}")
+    try:
+        result = service(**kwargs)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return article
+    messages.success(request, step_message(name, result))
+    return result
+
+
+def step_message(name, article):
+    title = article.title
+    if name == "publish" and article.is_scheduled:
+        return _("“%(title)s” is scheduled for %(time)s: it stays hidden from the public until then.") % {
+            "title": title,
+            "time": date_format(timezone.localtime(article.publish_at), "DATETIME_FORMAT"),
+        }
+    if name == "revise":
+        return _(
+            "This is a new revision of “%(title)s”. The published article stays live, unchanged, "
+            "until this revision is published."
+        ) % {"title": title}
+    if name == "submit":
+        return _("“%(title)s” was submitted for review; the publishers have been notified.") % {
+            "title": title
+        }
+    if name == "request_changes":
+        return _("“%(title)s” went back to draft with your note; its author has been notified.") % {
+            "title": title
+        }
+    return _("“%(title)s” is now %(status)s.") % {
+        "title": title,
+        "status": services.state_label(article).lower(),
+    }
 
 
 def _article(request, object_id, permission="view_article"):
@@ -80,22 +138,16 @@ def article_preview(request, object_id):
 
 @require_POST
 def article_step(request, object_id, step):
+    """A workflow button on a page without an editable form (the step's service checks the permission)."""
     article = _article(request, object_id)
-    service = STEPS[step][0]
-    try:
-        service(article=article, user=request.user)
-    except services.WorkflowError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request,
-            _("“%(title)s” is now %(status)s.")
-            % {
-                "title": article.title,
-                "status": article.get_status_display().lower(),
-            },
-        )
-    return redirect("admin:conditions_article_change", article.pk)
+    shown = run_step(
+        request,
+        article,
+        step,
+        loaded_at=parse_loaded_at(request.POST.get("loaded_at")),
+        note=request.POST.get("review_note", ""),
+    )
+    return redirect("admin:conditions_article_change", shown.pk)
 
 
 @require_POST

@@ -1,22 +1,75 @@
-"""Public JSON API: ``/api/search`` (ranked codes) and ``/api/codes/<code>`` (one code with its tree, notes and article)."""
+"""The public JSON API, every ``/api/`` view in one place.
+
+``/api/codes/<code>`` serializes the same page data (``pages.code_page``) as the
+HTML code page, so the two never disagree. ``/api/search`` ranks codes,
+``/api/autocomplete`` serves the search box, ``/api/saved-codes`` the saved-codes page.
+"""
 
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from . import pages
 from .icd10cm import canonical_code
-from .models import Article, Code, Note
-from .search import clean_query, parse_query
+from .models import Code
+from .search import autocomplete, clean_query, parse_query
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+SAVED_CODES_LIMIT = 100
 
 
 def error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def code_summary(code: Code) -> dict:
+def code_summary(code) -> dict:
     return {"code": code.code, "title": code.title, "billable": code.billable, "url": code.get_absolute_url()}
+
+
+def code_data(page: pages.CodePage) -> dict:
+    """What the code page shows, as JSON."""
+    code = page.code
+    notes = {}
+    for group in page.note_groups:
+        for source in group.sources:
+            notes.setdefault(group.kind, []).extend(source.notes)
+    article = page.article
+    return {
+        **code_summary(code),
+        "chapter": {
+            "number": code.chapter.number,
+            "title": code.chapter.title,
+            "url": code.chapter.get_absolute_url(),
+        },
+        "block": {
+            "id": code.block.block_id,
+            "title": code.block.title,
+            "url": code.block.get_absolute_url(),
+        },
+        "parents": [code_summary(c) for c in page.ancestors],
+        "children": [code_summary(c) for c in page.tree],
+        "notes": notes,
+        "note_sources": [
+            {
+                "kind": group.kind,
+                "label": str(group.label),
+                "sources": [
+                    {"level": source.level, "owner": source.owner, "url": source.url, "notes": source.notes}
+                    for source in group.sources
+                ],
+            }
+            for group in page.note_groups
+        ],
+        "seventh_characters": {
+            "defined_at": page.seventh_source.code,
+            "this_code": page.seventh_current,
+            "notes": page.seventh_notes,
+            "characters": [{"character": c, "meaning": m} for c, m in page.seventh_characters],
+        }
+        if page.seventh_source
+        else None,
+        "article": {"title": article.title, "summary": article.summary} if article else None,
+    }
 
 
 @require_GET
@@ -57,35 +110,29 @@ def search(request):
 
 @require_GET
 def code_detail(request, code):
-    """One code: title, billable, chapter, block, parents, children, notes by kind, published article summary."""
+    """One code as its page shows it: title, hierarchy, children, every note with its level, 7th characters, article."""
     canonical = canonical_code(code)
-    found = (
-        Code.objects.select_related("chapter", "block").filter(code=canonical).first() if canonical else None
-    )
-    if found is None:
+    try:
+        page = pages.code_page(canonical) if canonical else None
+    except Code.DoesNotExist:
+        page = None
+    if page is None:
         return error(f"No ICD-10-CM code {code[:16]!r}.", 404)
-    notes = {}
-    for note in Note.objects.filter(owner_type=Note.Owner.CODE, owner=found.code).order_by(
-        "kind", "position"
-    ):
-        notes.setdefault(note.kind, []).append(note.text)
-    article = Article.objects.published().filter(code_id=found.code).only("title", "summary").first()
-    return JsonResponse(
-        {
-            **code_summary(found),
-            "chapter": {
-                "number": found.chapter.number,
-                "title": found.chapter.title,
-                "url": found.chapter.get_absolute_url(),
-            },
-            "block": {
-                "id": found.block.block_id,
-                "title": found.block.title,
-                "url": found.block.get_absolute_url(),
-            },
-            "parents": [code_summary(c) for c in Code.objects.ancestors_of(found)],
-            "children": [code_summary(c) for c in found.children.order_by("sort_order")],
-            "notes": notes,
-            "article": {"title": article.title, "summary": article.summary} if article else None,
-        }
-    )
+    return JsonResponse(code_data(page))
+
+
+@require_GET
+def autocomplete_json(request):
+    """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
+    query = clean_query(request.GET.get("q", ""))
+    return JsonResponse({"query": query, "results": [code_summary(c) for c in autocomplete(query)]})
+
+
+@require_GET
+def saved_codes(request):
+    """Titles and billable status of the codes a visitor saved in the browser (at most 100 at a time)."""
+    raw = request.GET.get("codes", "")
+    if raw.count(",") >= SAVED_CODES_LIMIT or len(raw) > SAVED_CODES_LIMIT * 10:
+        return error(f"At most {SAVED_CODES_LIMIT} codes at a time.", 400)
+    found, unknown = pages.saved_codes(raw, limit=SAVED_CODES_LIMIT)
+    return JsonResponse({"codes": [code_summary(c) for c in found], "unknown": unknown})

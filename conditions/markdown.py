@@ -6,6 +6,7 @@ URLs limited to http, https and mailto (or relative), external links marked
 rel="noopener nofollow". Headings move down a level: the page owns its h1.
 """
 
+import re
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -102,3 +103,81 @@ def render_markdown(text: str) -> str:
 def html_to_text(html: str) -> str:
     """Plain text of sanitized HTML, for search."""
     return " ".join(unescape(nh3.clean(html, tags=set())).split())
+
+
+# --- Checks on save: what renders, but not as the editor meant -------------------------------
+BODY_MAX_BYTES = 100 * 1024
+# What is left of a link after markdown-it refused it: "[text](..." or "[text][ref]" as plain text.
+_BROKEN_LINK = re.compile(r"!?\[[^\]\n]*\](?:\([^)\n]*\)?|\[[^\]\n]*\])")
+_LOOKS_LIKE_HOST = re.compile(r"^(?:www\.|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:[/:?#]|$))", re.IGNORECASE)
+
+
+def _link_problem(url: str, text: str) -> str | None:
+    url = url.strip()
+    label = text or url
+    if not url:
+        return f"The link “{label}” has no address: write it as [text](https://…)."
+    parts = urlsplit(url)
+    if parts.scheme:
+        if parts.scheme.lower() not in URL_SCHEMES:
+            return (
+                f"The link “{label}” starts with “{parts.scheme}:”, which is not a web address: "
+                "use https://, http:// or mailto:."
+            )
+        if parts.scheme.lower() in {"http", "https"} and not parts.netloc:
+            return f"The link “{label}” has no site name after {parts.scheme}://."
+        return None
+    if url.startswith(("/", "#")):
+        return None  # a page or a section of this site
+    if _LOOKS_LIKE_HOST.match(url):
+        return f"The link “{label}” ({url}) has no scheme: write https://{url}."
+    return f"The link “{label}” ({url}) is not a full address: write it with https://."
+
+
+def markdown_problems(text: str) -> list[str]:
+    """What an editor should fix before saving this body: bad links, references, headings, size.
+
+    Raw HTML and script are not problems here: the renderer shows them as text and the sanitizer
+    removes what is dangerous. These are mistakes that would publish a broken page.
+    """
+    text = text or ""
+    size = len(text.encode())
+    if size > BODY_MAX_BYTES:
+        return [
+            f"The body is {size // 1024} KB; the limit is {BODY_MAX_BYTES // 1024} KB. Split it or shorten it."
+        ]
+    problems = []
+    previous_level = None
+    tokens = _md.parse(text)
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+            title = tokens[index + 1].content if index + 1 < len(tokens) else ""
+            if previous_level is not None and level > previous_level + 1:
+                problems.append(
+                    f"The heading “{title}” jumps from level {previous_level} to level {level}: "
+                    f"use {'#' * (previous_level + 1)} for it."
+                )
+            previous_level = level
+        if token.type != "inline":
+            continue
+        children = token.children or []
+        plain = []
+        for position, child in enumerate(children):
+            if child.type == "link_open":
+                label = children[position + 1].content if position + 1 < len(children) else ""
+                problem = _link_problem(child.attrGet("href") or "", label)
+            elif child.type == "image":
+                problem = _link_problem(child.attrGet("src") or "", child.content)
+            else:
+                problem = None
+                if child.type == "text":
+                    plain.append(child.content)
+            if problem:
+                problems.append(problem)
+        for match in _BROKEN_LINK.finditer("".join(plain)):
+            problems.append(
+                f"“{match.group()}” is not a link: close it as [text](https://…) "
+                "or define the reference [name]: https://… on a line of its own."
+            )
+    return problems

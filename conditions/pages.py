@@ -1,27 +1,25 @@
-"""What the public pages show, fetched in a small, fixed number of queries.
+"""What the public pages show, fetched in a small, fixed number of queries; data only, no HTML.
 
 ``code_page()`` gathers a code with its ancestors, every official note that
 applies to it (its own and those of its ancestors, block and chapter), the
 codes under it, its published article and its neighbours in official order.
+The HTML page, the JSON API and the admin preview all serialize what it returns.
 The number of queries does not depend on how many children or notes there are.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import textwrap
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils.html import escape, format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
 from .models import Article, Block, Chapter, Code, Note
+from .references import mentioned_references
 
 # Above this many codes under it, a code page lists its direct children with
 # counts instead of the whole tree (S82 has 3,345 codes under it).
@@ -31,19 +29,15 @@ TREE_LIMIT = 300
 # with the 7th-character table instead.
 NOTE_KIND_ORDER = [kind for kind in Note.Kind if kind != Note.Kind.SEVENTH_CHARACTER_NOTE]
 
-_CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
-# A code reference inside a note's parentheses: "(Z16.-)", "(S09.90)", "(M97.0-)", "(P10-P15)".
-CODE_REFERENCE = re.compile(rf"\b(?P<start>{_CODE})(?:-(?P<end>{_CODE}))?(?:\.?-)?(?![0-9A-Za-z])")
-PARENTHESES = re.compile(r"\(([^()]*)\)")
-
 
 @dataclass
 class NoteSource:
-    """The notes of one kind written at one level (this code, an ancestor, the block or the chapter)."""
+    """The notes of one kind written at one level: ``level`` is "self", "category", "code", "block" or "chapter"."""
 
-    label: str
+    level: str
+    owner: str
     url: str | None
-    notes: list[SafeString] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,18 +48,25 @@ class NoteGroup:
 
 
 @dataclass
-class TreeEntry:
-    """One code under the page's code; ``markup`` opens or closes the nested lists before it."""
+class TreeNode:
+    """A code under the page's code, with the codes under it (or, in a large tree, only their ``count``)."""
 
     code: str
     title: str
     billable: bool
-    level: int
     count: int | None = None
-    markup: SafeString = mark_safe("")
+    children: list[TreeNode] = field(default_factory=list)
 
     def get_absolute_url(self):
         return reverse("conditions:code", args=[self.code])
+
+
+@dataclass
+class Illustration:
+    """The article's image, checked once per page to be really there (never a broken image)."""
+
+    url: str
+    srcset: str = ""
 
 
 @dataclass
@@ -73,18 +74,23 @@ class CodePage:
     code: Code
     ancestors: list[Code]
     note_groups: list[NoteGroup]
-    tree: list[TreeEntry]
-    tree_end: SafeString
+    references: dict[str, str]
+    tree: list[TreeNode]
     tree_is_complete: bool
     descendant_count: int
     billable_descendant_count: int
     seventh_characters: list[tuple[str, str]]
     seventh_source: Code | None
-    seventh_notes: list[SafeString]
+    seventh_notes: list[str]
     seventh_current: str | None
     article: Article | None
     previous: Code | None
     next: Code | None
+    illustration: Illustration | None = None
+
+    def __post_init__(self):
+        if self.illustration is None:
+            self.illustration = article_illustration(self.article)
 
     @property
     def chapter(self):
@@ -94,68 +100,23 @@ class CodePage:
     def block(self):
         return self.code.block
 
-    @property
-    def description(self):
-        if self.article:
-            return self.article.summary
-        return f"ICD-10-CM {self.code.code}: {self.code.title}. {billable_text(self.code)}."
+    def with_article(self, article):
+        """The same page showing ``article`` (the admin preview of a draft)."""
+        self.article = article
+        self.illustration = article_illustration(article)
+        return self
 
-    @property
-    def illustration_url(self):
-        """The article's image, when its file is really there (never a broken image)."""
-        image = self.article.illustration if self.article else None
-        if image and image.storage.exists(image.name):
-            return image.url
+
+def article_illustration(article):
+    """The article's illustration and its phone-size copy, when their files exist (at most two checks)."""
+    image = article.illustration if article else None
+    if not image or not image.storage.exists(image.name):
         return None
-
-    @property
-    def illustration_srcset(self):
-        """Phone-size and full-size files for the browser to choose from, when a phone copy exists."""
-        article = self.article
-        small = article.illustration_small if article else None
-        if not (
-            self.illustration_url
-            and small
-            and article.illustration_width
-            and small.storage.exists(small.name)
-        ):
-            return ""
-        return f"{small.url} {PHONE_WIDTH}w, {article.illustration.url} {article.illustration_width}w"
-
-    @property
-    def card_lines(self):
-        """The chapter title wrapped for the generated SVG card."""
-        lines = textwrap.wrap(self.chapter.title, 34)
-        if len(lines) > 3:
-            lines = lines[:3]
-            lines[2] = lines[2][:31].rstrip() + "…"
-        return lines
-
-    def json_ld(self, url):
-        data = {
-            "@context": "https://schema.org",
-            "@type": "MedicalCondition",
-            "name": self.code.title,
-            "url": url,
-            "description": self.description,
-            "code": {"@type": "MedicalCode", "code": self.code.code, "codingSystem": "ICD-10-CM"},
-        }
-        if self.article:
-            data["alternateName"] = self.article.title
-        return json_for_script(data)
-
-
-def billable_text(code):
-    if code.billable:
-        return "Billable: use this code"
-    return "Not billable: choose one of the more specific codes below"
-
-
-def json_for_script(data):
-    """JSON safe inside a <script> element: <, > and & cannot close it."""
-    text = json.dumps(data, ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return mark_safe(text)
+    small = article.illustration_small
+    srcset = ""
+    if small and article.illustration_width and small.storage.exists(small.name):
+        srcset = f"{small.url} {PHONE_WIDTH}w, {image.url} {article.illustration_width}w"
+    return Illustration(url=image.url, srcset=srcset)
 
 
 def code_page(code_string):
@@ -164,7 +125,7 @@ def code_page(code_string):
     if not rows or rows[-1].code != code_string:
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]
-    tree, tree_end, complete, total, billable = _code_tree(code)
+    tree, complete, total, billable = _code_tree(code)
     notes = list(
         Note.objects.filter(
             Q(owner_type=Note.Owner.CHAPTER, owner=code.chapter_id)
@@ -172,14 +133,13 @@ def code_page(code_string):
             | Q(owner_type=Note.Owner.CODE, owner__in=[code.code, *code.ancestors])
         ).order_by("kind", "position")
     )
-    known = _known_references(notes)
     seventh_source = next((c for c in [code, *reversed(ancestors)] if c.seventh_characters), None)
     return CodePage(
         code=code,
         ancestors=ancestors,
-        note_groups=_note_groups(code, ancestors, notes, known),
+        note_groups=_note_groups(code, ancestors, notes),
+        references=known_references(note.text for note in notes),
         tree=tree,
-        tree_end=tree_end,
         tree_is_complete=complete,
         descendant_count=total,
         billable_descendant_count=billable,
@@ -187,11 +147,7 @@ def code_page(code_string):
         if seventh_source
         else [],
         seventh_source=seventh_source,
-        seventh_notes=[
-            link_code_references(note.text, known)
-            for note in notes
-            if note.kind == Note.Kind.SEVENTH_CHARACTER_NOTE
-        ],
+        seventh_notes=[note.text for note in notes if note.kind == Note.Kind.SEVENTH_CHARACTER_NOTE],
         seventh_current=_seventh_character(code, seventh_source),
         article=Article.objects.published().filter(code_id=code.code).prefetch_related("sources").first(),
         **_neighbours(code),
@@ -200,8 +156,11 @@ def code_page(code_string):
 
 def page_context(request, page):
     """The template context of a code page, for the public view and the admin preview alike."""
-    url = request.build_absolute_uri(page.code.get_absolute_url())
-    return {"page": page, "code": page.code, "canonical_url": url, "json_ld": page.json_ld(url)}
+    return {
+        "page": page,
+        "code": page.code,
+        "canonical_url": request.build_absolute_uri(page.code.get_absolute_url()),
+    }
 
 
 def _seventh_character(code, source):
@@ -212,16 +171,15 @@ def _seventh_character(code, source):
 
 
 def _code_tree(code):
-    """The codes under ``code`` as a nested list, or its direct children with counts when there are many.
+    """The codes under ``code`` as nested nodes, or its direct children with counts when there are many.
 
-    Returns (entries, closing markup, whether the whole tree is shown, codes under it, billable codes under it).
+    Returns (nodes, whether the whole tree is shown, codes under it, billable codes under it).
     """
     rows = list(
         Code.objects.descendants_of(code).values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1]
     )
     if len(rows) <= TREE_LIMIT:
-        entries = [TreeEntry(c, t, b, depth - code.depth) for c, t, b, depth in rows]
-        return (*_nest(entries), True, len(rows), sum(1 for row in rows if row[2]))
+        return _nest(rows, code.depth), True, len(rows), sum(1 for row in rows if row[2])
     # Group every code below by the child it sits under: ancestors[depth] is that child.
     counts = {
         row["child"]: row
@@ -232,26 +190,25 @@ def _code_tree(code):
         .annotate(total=Count("code"), billable=Count("code", filter=Q(billable=True)))
     }
     children = list(code.children.order_by("sort_order").values_list("code", "title", "billable"))
-    entries = []
-    for child, title, is_billable in children:
-        below = counts.get(child, {"total": 0})["total"]
-        entries.append(TreeEntry(child, title, is_billable, 1, count=below))
+    nodes = [
+        TreeNode(child, title, is_billable, count=counts.get(child, {"total": 0})["total"])
+        for child, title, is_billable in children
+    ]
     total = len(children) + sum(row["total"] for row in counts.values())
     billable = sum(1 for row in children if row[2]) + sum(row["billable"] for row in counts.values())
-    return (*_nest(entries), False, total, billable)
+    return nodes, False, total, billable
 
 
-def _nest(entries):
-    """Give each entry the list markup that comes before it, so a template renders nested lists from a flat loop."""
-    level = 0
-    for entry in entries:
-        if entry.level > level:
-            entry.markup = mark_safe("<ul>" * (entry.level - level))
-        else:
-            entry.markup = mark_safe("</li></ul>" * (level - entry.level) + "</li>")
-        level = entry.level
-    end = mark_safe("</li></ul>" * level)
-    return entries, end
+def _nest(rows, top_depth):
+    """Rows in official (depth-first) order -> the nodes directly under the code, each holding its own."""
+    roots, path = [], []
+    for code, title, billable, depth in rows:
+        node = TreeNode(code, title, billable)
+        level = depth - top_depth
+        del path[level - 1 :]
+        (path[-1].children if path else roots).append(node)
+        path.append(node)
+    return roots
 
 
 def _neighbours(code):
@@ -270,18 +227,12 @@ def _neighbours(code):
     return found
 
 
-def _known_references(notes):
-    """The codes, blocks and chapter ranges the notes mention that exist (one query), so no link leads to a 404.
+def known_references(texts):
+    """The codes, blocks and chapter ranges ``texts`` mention that exist (one query), so no link leads to a 404.
 
     Returns {reference: target}: a code or block maps to itself, a chapter's range to the chapter number.
     """
-    mentioned = set()
-    for note in notes:
-        for inner in PARENTHESES.findall(note.text):
-            for match in CODE_REFERENCE.finditer(inner):
-                mentioned.add(match["start"])
-                if match["end"]:
-                    mentioned.update((match["end"], f"{match['start']}-{match['end']}"))
+    mentioned = mentioned_references(texts)
     if not mentioned:
         return {}
     codes = Code.objects.filter(code__in=mentioned).values_list("code", "code")
@@ -291,55 +242,14 @@ def _known_references(notes):
     return dict(codes.union(blocks, chapters))
 
 
-def _reference_link(match, known):
-    """Link a reference: a range to its block or chapter, a code to its page; what does not exist stays text."""
-    start, end, text = match["start"], match["end"], match.group(0)
-    if end and f"{start}-{end}" in known:
-        target = known[f"{start}-{end}"]
-        view = "conditions:block" if "-" in target else "conditions:chapter"
-        url = reverse(view, args=[target])
-        return format_html('<a href="{}">{}</a>', url, text)
-    if end:
-        # A range that is no block: link each end that exists.
-        parts = [
-            format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[c]), c)
-            if c in known
-            else escape(c)
-            for c in (start, end)
-        ]
-        return mark_safe(f"{parts[0]}-{parts[1]}{escape(text[len(start) + 1 + len(end) :])}")
-    if start in known:
-        return format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[start]), text)
-    return escape(text)
-
-
-def link_code_references(text, known):
-    """Escape a note's text and link the codes and blocks it names in parentheses."""
-    out, last = [], 0
-    for paren in PARENTHESES.finditer(text):
-        inner_start = paren.start(1)
-        out.append(escape(text[last:inner_start]))
-        inner, pos = paren.group(1), 0
-        for match in CODE_REFERENCE.finditer(inner):
-            out.append(escape(inner[pos : match.start()]))
-            out.append(_reference_link(match, known))
-            pos = match.end()
-        out.append(escape(inner[pos:]))
-        last = paren.end(1)
-    out.append(escape(text[last:]))
-    return mark_safe("".join(out))
-
-
-def _note_groups(code, ancestors, notes, known):
+def _note_groups(code, ancestors, notes):
     """Notes grouped by kind; within a kind, this code's own first, then its parent's, ... the block's, the chapter's."""
-    sources = [("code", code.code, "This code", None)]
+    sources = [("code", code.code, "self", None)]
     for ancestor in reversed(ancestors):
         level = "category" if ancestor.is_category else "code"
-        sources.append(("code", ancestor.code, f"From {level} {ancestor.code}", ancestor.get_absolute_url()))
-    sources.append(("block", code.block_id, f"From block {code.block_id}", code.block.get_absolute_url()))
-    sources.append(
-        ("chapter", code.chapter_id, f"From chapter {code.chapter_id}", code.chapter.get_absolute_url())
-    )
+        sources.append(("code", ancestor.code, level, ancestor.get_absolute_url()))
+    sources.append(("block", code.block_id, "block", code.block.get_absolute_url()))
+    sources.append(("chapter", code.chapter_id, "chapter", code.chapter.get_absolute_url()))
     rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
 
     by_kind = {}
@@ -352,10 +262,10 @@ def _note_groups(code, ancestors, notes, known):
             continue
         group = NoteGroup(kind=kind.value, label=kind.label)
         for note in kind_notes:
-            _, _, label, url = sources[rank[(note.owner_type, note.owner)]]
-            if not group.sources or group.sources[-1].label != label:
-                group.sources.append(NoteSource(label=label, url=url))
-            group.sources[-1].notes.append(link_code_references(note.text, known))
+            _, owner, level, url = sources[rank[(note.owner_type, note.owner)]]
+            if not group.sources or group.sources[-1].owner != owner or group.sources[-1].level != level:
+                group.sources.append(NoteSource(level=level, owner=owner, url=url))
+            group.sources[-1].notes.append(note.text)
         groups.append(group)
     return groups
 

@@ -10,6 +10,5 @@ from .models import Article
 
 
 def public_code_context(request, article: Article) -> dict:
-    page = pages.code_page(article.code_id)
-    page.article = article
+    page = pages.code_page(article.code_id).with_article(article)
     return {**pages.page_context(request, page), "preview": True}

@@ -1,14 +1,12 @@
-"""Search pages: the results page and the autocomplete endpoint of the header search box."""
+"""The search results page (the JSON endpoints of search live in ``conditions.api``)."""
 
 from django.core.paginator import Paginator
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from .api import code_summary
 from .filters import CodeSearchFilter
 from .models import Code
-from .search import autocomplete, clean_query, highlight, matching_sections
+from .search import clean_query, highlight, matching_sections
 
 RESULTS_PER_PAGE = 20
 
@@ -35,10 +33,3 @@ def search(request):
         sections=matching_sections(parsed) if page_obj.number == 1 and not filterset.narrowed else [],
     )
     return render(request, "conditions/search.html", context)
-
-
-@require_GET
-def autocomplete_json(request):
-    """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
-    query = clean_query(request.GET.get("q", ""))
-    return JsonResponse({"query": query, "results": [code_summary(c) for c in autocomplete(query)]})

@@ -16,9 +16,9 @@ urlpatterns = [
     # /codes/m612 (no slash) redirects to the canonical address in one hop, not two through APPEND_SLASH.
     path("codes/<str:code>", views.code_detail, name="code-no-slash"),
     path("saved/", views.saved, name="saved"),
-    path("api/saved-codes", views.saved_codes_api, name="saved-codes-api"),
+    path("api/saved-codes", api.saved_codes, name="saved-codes-api"),
     path("search/", search_views.search, name="search"),
-    path("api/autocomplete", search_views.autocomplete_json, name="autocomplete"),
+    path("api/autocomplete", api.autocomplete_json, name="autocomplete"),
     path("api/search", api.search, name="api-search"),
     path("api/codes/<str:code>", api.code_detail, name="api-code"),
 ]

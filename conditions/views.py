@@ -3,18 +3,15 @@
 The views only validate the address, call ``conditions.pages`` and render.
 """
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from . import pages
-from .api import code_summary
 from .icd10cm import canonical_code
 from .models import Block, Chapter, Code
-
-SAVED_CODES_LIMIT = 100
 
 
 def home(request):
@@ -67,21 +64,6 @@ def code_detail(request, code):
 
 def saved(request):
     return render(request, "conditions/saved.html")
-
-
-@require_GET
-def saved_codes_api(request):
-    """Titles and billable status of the codes a visitor saved in the browser (at most 100 at a time)."""
-    raw = request.GET.get("codes", "")
-    if raw.count(",") >= SAVED_CODES_LIMIT or len(raw) > SAVED_CODES_LIMIT * 10:
-        return JsonResponse({"error": f"At most {SAVED_CODES_LIMIT} codes at a time."}, status=400)
-    found, unknown = pages.saved_codes(raw, limit=SAVED_CODES_LIMIT)
-    return JsonResponse(
-        {
-            "codes": [code_summary(c) for c in found],
-            "unknown": unknown,
-        }
-    )
 
 
 def not_found(request, text=""):

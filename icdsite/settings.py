@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "conditions.middleware.EditorTimeZoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -96,7 +97,21 @@ if not DATABASE_URL:
     from icdsite.embedded_db import database_url
 
     DATABASE_URL = database_url()
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+# Every process holds a bounded psycopg pool: at most DB_POOL_MAX_SIZE connections, whatever the
+# number of request threads (runserver starts one per request). A request borrows a connection and
+# gives it back at its end (CONN_MAX_AGE=0 with a pool); a request that finds the pool busy waits up to
+# DB_POOL_TIMEOUT seconds. The pool checks a connection before lending it (CONN_HEALTH_CHECKS).
+# PostgreSQL sees at most (processes x DB_POOL_MAX_SIZE) connections from the site.
+DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", 1))
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", 4))
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", 10))
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+    "max_size": DB_POOL_MAX_SIZE,
+    "timeout": DB_POOL_TIMEOUT,
+    "max_idle": 300,
+}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("icdsite runs on PostgreSQL only: DATABASE_URL must be postgres://...")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -143,6 +158,27 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "icdsite")
 SIMPLE_HISTORY_REVERT_DISABLED = True
 ILLUSTRATION_MAX_BYTES = int(os.environ.get("ILLUSTRATION_MAX_BYTES", 5 * 1024 * 1024))
 ILLUSTRATION_MAX_PIXELS = int(os.environ.get("ILLUSTRATION_MAX_PIXELS", 25_000_000))
+
+# --- Email -----------------------------------------------------------------
+# Workflow notifications (conditions.notifications). Development prints them to the console;
+# production sends through the SMTP server named here (EMAIL_HOST is required with DEBUG off).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "icdsite <editors@icdsite.invalid>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if DEBUG:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+else:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 10))
+
+# Large enough that an oversized article body reaches the form and gets a clear error
+# (the body limit is 100 KB, conditions.markdown.BODY_MAX_BYTES), not a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -5,6 +5,18 @@ from django.core.management import call_command
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """The test process connects without the pool; the servers the tests start (tests/servers.py) use it.
+
+    Django 5.2 builds the pool on the first ``close()``, which create_test_db calls before it renames the
+    database, so a pooled test process would migrate and import into the development database.
+    """
+    from django.db import connections
+
+    connections["default"].settings_dict["OPTIONS"].pop("pool", None)
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("import_icd10cm", verbosity=0)

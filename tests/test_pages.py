@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from conditions.models import Article, ArticleSource, Block, Chapter, Code
-from conditions.pages import link_code_references
+from conditions.templatetags.code_pages import link_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -219,20 +219,14 @@ def test_category_notes_come_after_the_codes_own(client):
 
 def test_note_references_link_blocks_chapters_and_codes_that_exist():
     known = {"P35-P39": "P35-P39", "A00-B99": "1", "J00": "J00", "S09.90": "S09.90"}
+    assert link_codes("perinatal (P35-P39)", known) == 'perinatal (<a href="/blocks/P35-P39/">P35-P39</a>)'
+    assert link_codes("infections (A00-B99)", known) == 'infections (<a href="/chapters/1/">A00-B99</a>)'
+    assert link_codes("flu (J00-J22)", known) == 'flu (<a href="/codes/J00/">J00</a>-J22)'
     assert (
-        link_code_references("perinatal (P35-P39)", known)
-        == 'perinatal (<a href="/blocks/P35-P39/">P35-P39</a>)'
-    )
-    assert (
-        link_code_references("infections (A00-B99)", known)
-        == 'infections (<a href="/chapters/1/">A00-B99</a>)'
-    )
-    assert link_code_references("flu (J00-J22)", known) == 'flu (<a href="/codes/J00/">J00</a>-J22)'
-    assert (
-        link_code_references("head (S09.90) & <b>", known)
+        link_codes("head (S09.90) & <b>", known)
         == 'head (<a href="/codes/S09.90/">S09.90</a>) &amp; &lt;b&gt;'
     )
-    assert link_code_references("in A15 (J65)", known) == "in A15 (J65)"  # J65 unknown here: no dead link
+    assert link_codes("in A15 (J65)", known) == "in A15 (J65)"  # J65 unknown here: no dead link
 
 
 def test_seventh_character_table_on_a_subcategory(client):
@@ -328,18 +322,23 @@ def test_article_illustration_with_alt_caption_and_credit(client, settings, tmp_
     assert '<svg class="code-card"' not in html
 
 
-def test_illustration_offers_the_phone_copy_and_its_real_size(client, settings, tmp_path):
+@pytest.fixture
+def wide_illustration(settings, tmp_path):
+    """A published article on M61.2 with a wide illustration and its phone copy, both on disk."""
     settings.MEDIA_ROOT = tmp_path
     (tmp_path / "illustrations").mkdir()
     for name in ("wide.png", "wide-640.png"):
         (tmp_path / "illustrations" / name).write_bytes(b"\x89PNG\r\n\x1a\n")
-    make_article(
+    return make_article(
         illustration="illustrations/wide.png",
         illustration_small="illustrations/wide-640.png",
         illustration_width=1600,
         illustration_height=900,
         illustration_alt="Wide drawing",
     )
+
+
+def test_illustration_offers_the_phone_copy_and_its_real_size(client, wide_illustration):
     html = page(client, "/codes/M61.2/")
     assert 'srcset="/media/illustrations/wide-640.png 640w, /media/illustrations/wide.png 1600w"' in html
     assert 'width="1600" height="900"' in html
@@ -490,3 +489,25 @@ def test_lower_case_block_address_redirects_to_the_canonical_one(client):
     response = client.get("/blocks/m60-m63/")
     assert response.status_code == 301 and response["Location"] == "/blocks/M60-M63/"
     assert client.get("/blocks/m99-m99/").status_code == 404
+
+
+def test_illustration_files_are_checked_at_most_twice_per_page(client, wide_illustration, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    checked = []
+    real_exists = FileSystemStorage.exists
+    monkeypatch.setattr(
+        FileSystemStorage, "exists", lambda self, name: checked.append(name) or real_exists(self, name)
+    )
+    html = page(client, "/codes/M61.2/")
+    assert html.count("/media/illustrations/wide.png") >= 3  # og:image, src and srcset
+    assert sorted(checked) == ["illustrations/wide-640.png", "illustrations/wide.png"]
+
+
+def test_code_tree_nests_lists_with_a_recursive_template(client):
+    html = page(client, "/codes/M61.2/")
+    tree = re.search(r'<div class="code-tree">(.*?)</div>', html, re.S).group(1)
+    # M61.21 (shoulder) holds M61.211, M61.212, M61.219 in a list of their own inside its item.
+    shoulder = re.search(r"M61\.21</span>.*?</li>\s*</ul>", tree, re.S).group(0)
+    assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', shoulder) == ["M61.211", "M61.212", "M61.219"]
+    assert "<ul>" in shoulder

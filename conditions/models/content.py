@@ -5,6 +5,8 @@ no database constraint, so a re-import that retires a code never deletes or
 detaches an article.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
@@ -21,9 +23,24 @@ class ArticleQuerySet(models.QuerySet):
     def published(self, now=None):
         """Articles the public may see: published, and their publish time has come."""
         now = now or timezone.now()
-        return self.filter(status=Article.Status.PUBLISHED).filter(
+        return self.filter(status=Article.Status.PUBLISHED, revision_of=None).filter(
             Q(publish_at__isnull=True) | Q(publish_at__lte=now)
         )
+
+    def scheduled(self, now=None):
+        """Published articles whose publish time is still ahead: hidden until then."""
+        return self.filter(status=Article.Status.PUBLISHED, publish_at__gt=now or timezone.now())
+
+    def review_overdue(self, today=None):
+        """Live articles whose medical review is over a year old, or never happened."""
+        year_ago = (today or timezone.localdate()) - timedelta(days=365)
+        return self.filter(status=Article.Status.PUBLISHED, revision_of=None).filter(
+            Q(last_reviewed__lt=year_ago) | Q(last_reviewed__isnull=True)
+        )
+
+    def changes_requested(self):
+        """Drafts a publisher sent back with a note."""
+        return self.filter(status=Article.Status.DRAFT).exclude(review_note="")
 
 
 class Article(models.Model):
@@ -33,12 +50,23 @@ class Article(models.Model):
         PUBLISHED = "published", _("Published")
         ARCHIVED = "archived", _("Archived")
 
-    code = models.OneToOneField(
+    code = models.ForeignKey(
         "conditions.Code",
         models.DO_NOTHING,
         db_constraint=False,
-        related_name="article",
+        related_name="articles",
         help_text=_("The official code this article explains."),
+    )
+    # A working draft of a published article: edited and reviewed while the live one stays
+    # public; publishing it copies it onto the live article (services.article_publish).
+    revision_of = models.OneToOneField(
+        "self",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="working_draft",
+        verbose_name=_("revision of"),
     )
     related_codes = models.ManyToManyField(
         "conditions.Code", blank=True, db_constraint=False, related_name="related_articles"
@@ -79,6 +107,9 @@ class Article(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
+    # Codes of related_codes as the article's history keeps them (a many-to-many is not in a revision).
+    related_code_list = models.JSONField(_("related codes"), default=list, blank=True, editable=False)
+    review_note = models.TextField(_("note from the publisher"), blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -87,6 +118,15 @@ class Article(models.Model):
         ordering = ["-updated_at"]
         verbose_name = _("article")
         verbose_name_plural = _("articles")
+        constraints = [
+            # One live article per code; its working draft shares the code.
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=Q(revision_of=None),
+                name="one_article_per_code",
+                violation_error_message=_("This code has an article already."),
+            ),
+        ]
         permissions = [
             ("submit_article", _("Can submit an article for review")),
             ("publish_article", _("Can publish, unpublish and archive articles")),
@@ -97,6 +137,12 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("conditions:code", args=[self.code_id])
+
+    @property
+    def is_scheduled(self):
+        return self.status == self.Status.PUBLISHED and bool(
+            self.publish_at and self.publish_at > timezone.now()
+        )
 
 
 # Links to sources are web pages only: never javascript:, data: or other schemes.

@@ -23,7 +23,6 @@ from conditions.models import Article, ArticleSource, Code, Synonym
 
 HERE = Path(__file__).resolve().parent
 AUTHOR = "icdsite editorial team (sample content)"
-REVIEWER = "Placeholder reviewer (sample content, not a real medical review)"
 LOADER_USERNAME = "sample-content"
 
 # Lay terms people type, and what the official titles say (or the code they mean).
@@ -89,15 +88,18 @@ def load_sample_content() -> Summary:
             summary=meta["summary"],
             body=body,
             author=AUTHOR,
-            medical_reviewer=REVIEWER,
+            medical_reviewer="",  # no clinician has reviewed the samples: name no one
             last_reviewed=date.fromisoformat(meta["last_reviewed"]),
             illustration=bundled_illustration(HERE / "illustrations" / meta["illustration"]),
             illustration_alt=meta["illustration_alt"],
             illustration_caption=meta["illustration_caption"],
             illustration_credit=meta["illustration_credit"],
         )
-        services.article_save(article=article, user=user)
-        article.related_codes.set(Code.objects.filter(code__in=meta.get("related_codes", [])))
+        services.article_save(
+            article=article,
+            user=user,
+            related_codes=Code.objects.filter(code__in=meta.get("related_codes", [])),
+        )
         for position, (title, url) in enumerate(meta["sources"], start=1):
             source = ArticleSource(article=article, position=position, title=title, url=url)
             services.source_save(source=source, user=user)

@@ -1,0 +1,105 @@
+"""Presentation of the code pages: code links inside note text and structured data for search engines."""
+
+import json
+import textwrap
+
+from django import template
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+
+from ..references import CODE_REFERENCE, PARENTHESES
+
+register = template.Library()
+
+
+def _code_link(code, text=None):
+    return format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[code]), text or code)
+
+
+def _reference_link(match, known):
+    """Link a reference: a range to its block or chapter, a code to its page; what does not exist stays text."""
+    start, end, text = match["start"], match["end"], match.group(0)
+    if end and f"{start}-{end}" in known:
+        target = known[f"{start}-{end}"]
+        view = "conditions:block" if "-" in target else "conditions:chapter"
+        return format_html('<a href="{}">{}</a>', reverse(view, args=[target]), text)
+    if end:
+        # A range that is no block: link each end that exists.
+        parts = [_code_link(c) if c in known else escape(c) for c in (start, end)]
+        return mark_safe(f"{parts[0]}-{parts[1]}{escape(text[len(start) + 1 + len(end) :])}")
+    if start in known:
+        return _code_link(start, text)
+    return escape(text)
+
+
+@register.filter
+def link_codes(text, known):
+    """Escape a note's text and link the codes, blocks and chapters it names in parentheses.
+
+    ``known`` maps the references that exist to their target (the page data's ``references``),
+    so no link leads to a 404.
+    """
+    known = known or {}
+    out, last = [], 0
+    for paren in PARENTHESES.finditer(text):
+        inner_start = paren.start(1)
+        out.append(escape(text[last:inner_start]))
+        inner, pos = paren.group(1), 0
+        for match in CODE_REFERENCE.finditer(inner):
+            out.append(escape(inner[pos : match.start()]))
+            out.append(_reference_link(match, known))
+            pos = match.end()
+        out.append(escape(inner[pos:]))
+        last = paren.end(1)
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))
+
+
+@register.filter
+def script_json(data):
+    """JSON safe inside a <script> element (such as JSON-LD): <, > and & cannot close it."""
+    text = json.dumps(data, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return mark_safe(text)
+
+
+@register.filter
+def wrap_lines(text, spec="34,3"):
+    """``text`` wrapped to lines of at most the first number of characters, at most the second number of lines."""
+    width, most = (int(part) for part in spec.split(","))
+    lines = textwrap.wrap(text, width)
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][: width - 3].rstrip() + "…"
+    return lines
+
+
+@register.simple_tag
+def code_description(page):
+    """The page's one-line description: the article's summary, else the code, title and billable status."""
+    if page.article:
+        return page.article.summary
+    code = page.code
+    status = (
+        "Billable: use this code"
+        if code.billable
+        else "Not billable: choose one of the more specific codes below"
+    )
+    return f"ICD-10-CM {code.code}: {code.title}. {status}."
+
+
+@register.simple_tag
+def code_json_ld(page, url):
+    """schema.org MedicalCondition data of a code page, ready for a JSON-LD <script> element."""
+    data = {
+        "@context": "https://schema.org",
+        "@type": "MedicalCondition",
+        "name": page.code.title,
+        "url": url,
+        "description": code_description(page),
+        "code": {"@type": "MedicalCode", "code": page.code.code, "codingSystem": "ICD-10-CM"},
+    }
+    if page.article:
+        data["alternateName"] = page.article.title
+    return script_json(data)

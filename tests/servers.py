@@ -1,0 +1,101 @@
+"""Start the project's own servers (runserver, `make serve`) against the test database, for tests that need a
+real server process: each gets a free port and the test database's URL, and is stopped with its children."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for(application_name):
+    """The URL of the test database (the one pytest-django created), tagged so pg_stat_activity can count it."""
+    parts = urllib.parse.urlsplit(settings.DATABASE_URL)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    query["application_name"] = application_name
+    path = "/" + connection.settings_dict["NAME"]
+    return urllib.parse.urlunsplit(parts._replace(path=path, query=urllib.parse.urlencode(query)))
+
+
+def get(url, headers=None, timeout=30):
+    """(status, headers, body) of a GET, without following redirects and without raising on 4xx/5xx."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@contextlib.contextmanager
+def running(command, *, port, env, ready_path="/robots.txt", timeout=120):
+    """Run ``command`` (its own process group) until the block ends; yields the base URL once it answers."""
+    (BASE_DIR / "test-artifacts").mkdir(exist_ok=True)
+    log = open(BASE_DIR / "test-artifacts" / f"server-{port}.log", "w")  # noqa: SIM115 (closed in finally)
+    process = subprocess.Popen(
+        command,
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command} exited with {process.returncode} before answering")
+            try:
+                get(base + ready_path, timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield base
+    finally:
+        stop_group(process)
+        log.close()
+
+
+def stop_group(process, timeout=30):
+    """Stop the process and everything it started (make's gunicorn and its workers), and wait for all of them:
+    a worker still holding a connection would keep the test database from being dropped."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is None:
+            time.sleep(0.1)
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.1)
+    process.wait()
