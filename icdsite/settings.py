@@ -49,11 +49,15 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "corsheaders",
     "conditions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the rate limit, so that web apps on other sites can read its 429 too.
+    "corsheaders.middleware.CorsMiddleware",
+    "icdsite.rate_limit.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -234,6 +238,20 @@ if os.environ.get("SECURE_PROXY_SSL_HEADER"):
         "HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_"),
         "https",
     )
+
+# --- Public API ---------------------------------------------------------------
+# Web apps on any site may read the API from a browser (GET only, no cookies); nothing else of
+# the site is shared across origins.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_METHODS = ["GET", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+# Requests per client address (icdsite.rate_limit), counted in the cache: (bucket, path prefix,
+# requests, seconds). The search box's suggestions count as API requests.
+RATE_LIMITS = [
+    ("api", "/api/", int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", 300)), 60),
+    ("search", "/search/", int(os.environ.get("SEARCH_RATE_LIMIT_PER_MINUTE", 60)), 60),
+]
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

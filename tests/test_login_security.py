@@ -59,7 +59,7 @@ class TestLockouts:
         assert sign_in(client, "user0", REMOTE_ADDR="203.0.113.9") == 429
         assert sign_in(client, "user0", REMOTE_ADDR="198.51.100.20") == 302
 
-    def test_a_forged_forwarded_header_does_not_dodge_the_address_limit(self, client, settings):
+    def test_a_forged_forwarded_header_does_not_dodge_the_address_limit(self, db, client, settings):
         statuses = [
             sign_in(
                 client, f"nobody{i}", "guess", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR=f"10.1.0.{i}"
@@ -115,7 +115,7 @@ class TestSessionTimeouts:
             clock.shift(31 * 60)
             assert client.get(INDEX).status_code == 302
 
-    def test_visitors_without_a_session_are_not_touched(self, client):
+    def test_visitors_without_a_session_are_not_touched(self, db, client):
         # Checking every request's session would add "Vary: Cookie" to every public page.
         response = client.get("/codes/M61.2/")
         assert response.status_code == 200 and "Cookie" not in response.get("Vary", "")
