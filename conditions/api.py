@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from . import pages
 from .icd10cm import canonical_code
 from .models import Code
-from .search import autocomplete, clean_query, parse_query
+from .search import clean
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -94,10 +94,8 @@ def search(request):
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
     if not 1 <= limit <= MAX_LIMIT:
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
-    query = clean_query(request.GET["q"])
-    results = Code.objects.search(parse_query(query)).only(
-        "code", "title", "billable", "chapter_id", "sort_order"
-    )
+    query = clean(request.GET["q"])
+    results = Code.objects.search(query).only("code", "title", "billable", "chapter_id", "sort_order")
     return JsonResponse(
         {
             "query": query,
@@ -132,8 +130,8 @@ def code_detail(request, code):
 @read_only
 def autocomplete_json(request):
     """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
-    query = clean_query(request.GET.get("q", ""))
-    return JsonResponse({"query": query, "results": [code_summary(c) for c in autocomplete(query)]})
+    query = clean(request.GET.get("q", ""))
+    return JsonResponse({"query": query, "results": [code_summary(c) for c in Code.objects.suggest(query)]})
 
 
 @read_only

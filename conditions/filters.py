@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Chapter, Code
-from .search import parse_query
+from .search import Query
 
 
 class CodeSearchFilter(django_filters.FilterSet):
@@ -40,11 +40,13 @@ class CodeSearchFilter(django_filters.FilterSet):
         model = Code
         fields = ["q", "chapter", "billable", "has_article", "level"]
 
-    parsed_query = None
+    def __init__(self, data=None, queryset=None, *, query: Query | None = None, **kwargs):
+        """``query``: the view's already understood query, so the text is parsed and resolved once."""
+        super().__init__(data, queryset, **kwargs)
+        self.query = query
 
     def filter_search(self, queryset, name, value):
-        self.parsed_query = parse_query(value)
-        return queryset.search(self.parsed_query)
+        return queryset.search(self.query if self.query is not None and self.query.text == value else value)
 
     def filter_true(self, queryset, name, value):
         # An unticked box means "any", not "only false".

@@ -3,8 +3,12 @@
 Rows are copied into temporary tables with COPY, then merged into the real
 tables: new rows inserted, changed rows updated, rows the release no longer
 has deleted. Unchanged rows are not written at all, so importing the same
-file twice changes nothing. Editor content refers to codes by their official
-string and is never touched here.
+file twice changes nothing. A release that would retire more than
+``RETIRE_LIMIT`` of the codes is refused unless allowed; a dry run counts
+and names what would change and writes nothing. Editor content refers to
+codes by their official string and is never deleted here: articles of
+retired codes are reported, and what code rows derive from editor content
+is rebuilt at the end of each import.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from . import icd10cm
-from .models import Block, Chapter, Code, Note
-from .search.index import refresh_official_text
+from .indexing import refresh_article_text, refresh_official_text
+from .models import Article, Block, Chapter, Code, Note, Synonym
 
 Progress = Callable[[str, int, int], None]
 
@@ -48,17 +52,56 @@ TABLES = (
 )
 
 
+# A release that would retire more than this share of the codes present is
+# refused unless the caller allows it: a partial but well-formed file (one
+# chapter) would otherwise silently remove most of the code set.
+RETIRE_LIMIT = 0.05
+# How many added, changed and retired keys a summary names per table.
+EXAMPLES = 5
+
+
 @dataclass
 class ImportSummary:
     counts: Counter = field(default_factory=Counter)
     inserted: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     deleted: Counter = field(default_factory=Counter)
+    # table -> {"added" | "changed" | "retired": first keys, in key order}
+    examples: dict = field(default_factory=dict)
+    codes_before: int = 0
+    # Editor content whose code the release retires: kept, and named here.
+    retired_articles: list = field(default_factory=list)  # (code, title, status)
+    retired_synonyms: list = field(default_factory=list)  # (term, code)
+    # Code rows whose article text and flag the import rebuilt.
+    rebuilt: int = 0
+    dry_run: bool = False
+    written: bool = False  # False for a dry run or a refused import: the counts are a plan
+    refused: bool = False  # the release retires too much (a dry run tells, an import raises)
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
         return any(self.inserted.values()) or any(self.updated.values()) or any(self.deleted.values())
+
+    @property
+    def retired_codes(self) -> int:
+        return self.deleted[Code._meta.db_table]
+
+    @property
+    def retired_share(self) -> float:
+        return self.retired_codes / self.codes_before if self.codes_before else 0.0
+
+
+class RetireRefused(Exception):
+    """The release would retire more than ``RETIRE_LIMIT`` of the codes; nothing was written."""
+
+    def __init__(self, summary: ImportSummary):
+        self.summary = summary
+        super().__init__(
+            f"This release would retire {summary.retired_codes} of {summary.codes_before} codes "
+            f"({summary.retired_share:.1%}), more than the {RETIRE_LIMIT:.0%} limit. Check that the "
+            "file is a complete release, or allow it with --allow-retire."
+        )
 
 
 def _rows(records):
@@ -97,30 +140,97 @@ def _rows(records):
     return rows
 
 
-def _merge(cursor, model, keys, columns, rows, summary: ImportSummary) -> None:
-    table = model._meta.db_table
-    staging = f"staging_{table}"
-    all_columns = [*keys, *columns]
-    column_list = ", ".join(all_columns)
+class _Sql:
+    """The SQL that compares one table with its staged release rows, shared by the plan and the merge."""
+
+    def __init__(self, model, keys, columns):
+        self.table = model._meta.db_table
+        self.staging = f"staging_{self.table}"
+        self.columns = [*keys, *columns]
+        self.column_list = ", ".join(self.columns)
+        self.keys = ", ".join(keys)
+        self.assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+        join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in columns)
+        # Rows the release no longer has (t), rows it changes (t with s), rows it adds (s).
+        self.retired = f"{self.table} t WHERE NOT EXISTS (SELECT 1 FROM {self.staging} s WHERE {join})"
+        self.changed_where = f"{join} AND ({differs})"
+        self.added = f"{self.staging} s WHERE NOT EXISTS (SELECT 1 FROM {self.table} t WHERE {join})"
+
+
+def _stage(cursor, model, keys, columns, rows) -> None:
+    """Copy the release's rows of one table into a temporary table beside it."""
+    sql = _Sql(model, keys, columns)
+    # Dropped first: inside an outer transaction (tests) the previous import's table still exists.
+    cursor.execute(f"DROP TABLE IF EXISTS {sql.staging}")
     cursor.execute(
-        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA"
+        f"CREATE TEMPORARY TABLE {sql.staging} ON COMMIT DROP AS "
+        f"SELECT {sql.column_list} FROM {sql.table} WITH NO DATA"
     )
-    with cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {sql.staging} ({sql.column_list}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    key_list = ", ".join(keys)
-    join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    cursor.execute(f"DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})")
-    summary.deleted[table] = cursor.rowcount
-    changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in columns)
-    assignments = ", ".join(f"{c} = s.{c}" for c in columns)
-    cursor.execute(f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE {join} AND ({changed})")
-    summary.updated[table] = cursor.rowcount
+
+
+def _plan(cursor, model, keys, columns, summary: ImportSummary) -> None:
+    """Count (and name the first of) the rows the merge would add, change and retire; writes nothing."""
+    sql = _Sql(model, keys, columns)
+    changed = f"{sql.table} t JOIN {sql.staging} s ON {sql.changed_where}"
+    keys_of = ", ".join(f"t.{k}" for k in keys)
+    examples = summary.examples.setdefault(sql.table, {})
+    for label, source, counter, select in (
+        ("added", sql.added, summary.inserted, sql.keys),
+        ("changed", changed, summary.updated, keys_of),
+        ("retired", sql.retired, summary.deleted, sql.keys),
+    ):
+        # One scan gives both the first keys and the count of all.
+        cursor.execute(f"SELECT {select}, count(*) OVER () FROM {source} ORDER BY {select} LIMIT {EXAMPLES}")
+        found = cursor.fetchall()
+        counter[sql.table] = found[0][-1] if found else 0
+        examples[label] = [" ".join(str(part) for part in row[:-1]) for row in found]
+
+
+def _retired_content(cursor, summary: ImportSummary) -> None:
+    """Name the articles and synonyms whose code the release retires (they are kept, never deleted)."""
+    codes = _Sql(Code, ["code"], []).retired
     cursor.execute(
-        f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} s "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join}) ORDER BY {key_list}"
+        f"SELECT a.code_id, a.title, a.status FROM {Article._meta.db_table} a "
+        f"WHERE a.code_id IN (SELECT t.code FROM {codes}) ORDER BY a.code_id"
     )
-    summary.inserted[table] = cursor.rowcount
+    summary.retired_articles = cursor.fetchall()
+    cursor.execute(
+        f"SELECT y.term, y.code_id FROM {Synonym._meta.db_table} y "
+        f"WHERE y.code_id IN (SELECT t.code FROM {codes}) ORDER BY y.term"
+    )
+    summary.retired_synonyms = cursor.fetchall()
+
+
+def _merge(cursor, model, keys, columns, summary: ImportSummary) -> None:
+    """Apply the staged release to one table: retire, update, add."""
+    sql = _Sql(model, keys, columns)
+    cursor.execute(f"DELETE FROM {sql.retired}")
+    summary.deleted[sql.table] = cursor.rowcount
+    cursor.execute(
+        f"UPDATE {sql.table} t SET {sql.assignments} FROM {sql.staging} s WHERE {sql.changed_where}"
+    )
+    summary.updated[sql.table] = cursor.rowcount
+    cursor.execute(
+        f"INSERT INTO {sql.table} ({sql.column_list}) SELECT {sql.column_list} FROM {sql.added} ORDER BY {sql.keys}"
+    )
+    summary.inserted[sql.table] = cursor.rowcount
+    cursor.execute(f"DROP TABLE {sql.staging}")
+
+
+def rebuild_derived_state() -> int:
+    """Recompute what the code rows hold from editor content: each published article's text and flag.
+
+    A release that retires a code and a later one that brings it back
+    re-create the row empty; this puts the article back into search and the
+    "has article" filter. Editors' synonyms are applied at query time and
+    need nothing here. Returns how many code rows changed (only those are
+    written).
+    """
+    return refresh_article_text()
 
 
 def import_tabular(
@@ -128,11 +238,17 @@ def import_tabular(
     *,
     code_list: Path | str | None = None,
     progress: Progress | None = None,
+    allow_retire: bool = False,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import a CMS tabular XML file (default: the April 1 2026 release).
 
     Raises ``icd10cm.SourceError`` before touching the database when the file
-    cannot be read; any other failure rolls the whole import back.
+    cannot be read, and ``RetireRefused`` (having written nothing) when the
+    release would retire more than ``RETIRE_LIMIT`` of the codes and
+    ``allow_retire`` is off; any other failure rolls the whole import back.
+    With ``dry_run`` the summary tells what the import would do (and whether
+    it would be refused) and nothing is written.
     """
     started = time.monotonic()
     report = progress or (lambda stage, done, total: None)
@@ -150,7 +266,7 @@ def import_tabular(
         raise icd10cm.SourceError(f"{source}: holds no chapters")
     rows = _rows(records)
 
-    summary = ImportSummary()
+    summary = ImportSummary(dry_run=dry_run)
     for record in records:
         summary.counts[type(record).__name__.lower()] += 1
         if isinstance(record, icd10cm.Code):
@@ -159,15 +275,32 @@ def import_tabular(
         # Rows reference each other (a code its parent, block and chapter):
         # check those constraints once, at the end of the transaction.
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        for step, (model, keys, columns) in enumerate(TABLES, start=1):
-            report("write", step, len(TABLES))
-            _merge(cursor, model, keys, columns, rows[model], summary)
-        # Fresh statistics first: on a first import the tables were empty when last analysed,
-        # and the planner's guesses make the text refresh below take minutes instead of a second.
-        for model, _, _ in TABLES:
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
-        # Searchable note text and the word list follow the merged notes (only changed rows are written).
-        refresh_official_text(cursor)
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        summary.codes_before = Code.objects.count()
+        for model, keys, columns in TABLES:
+            _stage(cursor, model, keys, columns, rows[model])
+            _plan(cursor, model, keys, columns, summary)
+        _retired_content(cursor, summary)
+        summary.refused = summary.retired_share > RETIRE_LIMIT and not allow_retire
+        if summary.refused and not dry_run:
+            raise RetireRefused(summary)
+        if dry_run:
+            transaction.set_rollback(True)  # the staging tables go with it
+        else:
+            _apply(cursor, rows, summary, report)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
+    for step, (model, keys, columns) in enumerate(TABLES, start=1):
+        report("write", step, len(TABLES))
+        _merge(cursor, model, keys, columns, summary)
+    # Fresh statistics first: on a first import the tables were empty when last analysed,
+    # and the planner's guesses make the text refresh below take minutes instead of a second.
+    for model, _, _ in TABLES:
+        cursor.execute(f"ANALYZE {model._meta.db_table}")
+    # Searchable note text and the word list follow the merged notes (only changed rows are written).
+    refresh_official_text(cursor)
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    summary.rebuilt = rebuild_derived_state()
+    summary.written = True

@@ -5,31 +5,36 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .filters import CodeSearchFilter
-from .models import Code
-from .search import clean_query, highlight, matching_sections
+from .models import Block, Chapter, Code
+from .search import highlight, matching_sections, understand
 
 RESULTS_PER_PAGE = 20
 
 
 @require_GET
 def search(request):
-    # The query is cleaned before the form sees it: NUL bytes or 10,000 characters are a query, not a form error.
-    query = clean_query(request.GET.get("q", ""))
+    # The query is understood once (parsed and resolved) and handed to the FilterSet, which ranks through it.
+    query = understand(request.GET.get("q", ""))
     data = request.GET.copy()
-    data["q"] = query
-    filterset = CodeSearchFilter(data, queryset=Code.objects.select_related("chapter"))
-    context = {"query": query, "filterset": filterset, "page_obj": None, "sections": []}
-    if not query or not filterset.is_valid():
+    data["q"] = query.text
+    filterset = CodeSearchFilter(data, queryset=Code.objects.select_related("chapter"), query=query)
+    context = {"query": query.text, "filterset": filterset, "page_obj": None, "sections": []}
+    if not query.text or not filterset.is_valid():
         return render(request, "conditions/search.html", context, status=200 if filterset.is_valid() else 400)
-    results = filterset.qs
-    parsed = filterset.parsed_query
-    if parsed.exact_code and not filterset.narrowed:
-        return redirect("conditions:code", parsed.exact_code)
-    page_obj = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
-    highlight(page_obj.object_list, parsed)
+    if query.exact_code and not filterset.narrowed:
+        return redirect("conditions:code", query.exact_code)
+    page_obj = Paginator(filterset.qs, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    highlight(page_obj.object_list, query)
+    first_page = page_obj.number == 1 and not filterset.narrowed
     context.update(
-        parsed=parsed,
+        parsed=query,
         page_obj=page_obj,
-        sections=matching_sections(parsed) if page_obj.number == 1 and not filterset.narrowed else [],
+        sections=matching_sections(query, Chapter.objects.all(), Block.objects.all()) if first_page else [],
     )
+    if not page_obj.object_list:
+        # Never a dead end: each word alone and the chapters.
+        context.update(
+            words=[w for w in dict.fromkeys(query.words) if len(query.words) > 1],
+            chapters=Chapter.objects.all(),
+        )
     return render(request, "conditions/search.html", context)

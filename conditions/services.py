@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy
 
 from . import notifications
 from .images import CleanedImage, clean_illustration, phone_variant
+from .indexing import refresh_article_text
 from .markdown import markdown_problems, render_markdown
 from .models import Article, ArticleSource, Code
 from .models.content import validate_web_url
-from .search import refresh_article_text
 
 Status = Article.Status
 

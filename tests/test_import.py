@@ -1,11 +1,13 @@
 """The import against the official code list, re-imports, failures and malformed files."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from conditions import icd10cm, loading
-from conditions.models import Block, Chapter, Code, Note
+from conditions import icd10cm, loading, services
+from conditions.models import Article, Block, Chapter, Code, Note
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +129,18 @@ def test_newer_release_updates_adds_and_retires(tmp_path):
     source = source.replace("<name>M61.20</name>", "<name>M61.2Z</name>", 1)
     newer = tmp_path / "newer.xml"
     newer.write_text(source, encoding="utf-8")
+    # A dry run counts and names the changes, and writes nothing.
+    before = snapshot()
+    plan = loading.import_tabular(newer, code_list=icd10cm.default_code_list_path(), dry_run=True)
+    assert snapshot() == before
+    assert not plan.written and not plan.refused
+    assert plan.examples["conditions_code"] == {
+        "added": ["M61.2Z"],
+        "changed": ["M61.2"],
+        "retired": ["M61.20"],
+    }
     summary = loading.import_tabular(newer, code_list=icd10cm.default_code_list_path())
+    assert (summary.inserted, summary.updated, summary.deleted) == (plan.inserted, plan.updated, plan.deleted)
     assert summary.changed
     assert Code.objects.get(code="M61.2").title.endswith("(revised)")
     assert Code.objects.filter(code="M61.2Z").exists()
@@ -168,3 +181,79 @@ def test_command_prints_a_summary(capsys):
     out = capsys.readouterr().out
     assert "22 chapters, 297 blocks, 98186 codes (74719 billable)" in out
     assert "No changes" in out
+
+
+# --- The import guard, dry run and derived state (issue 9) --------------------
+def partial_release(tmp_path, chapters):
+    """The official file with only the given chapters: well-formed, but a partial release."""
+    text = icd10cm.default_tabular_path().read_text(encoding="utf-8")
+    head, body = text[: text.index("<chapter>")], text[text.index("<chapter>") :]
+    kept = [
+        chapter
+        for chapter in re.findall(r"<chapter>.*?</chapter>", body, re.S)
+        if re.search(r"<name>(\d+)</name>", chapter).group(1) in chapters
+    ]
+    path = tmp_path / "partial.xml"
+    path.write_text(head + "\n".join(kept) + "\n</ICD10CM.tabular>\n", encoding="utf-8")
+    return path
+
+
+def test_a_partial_release_is_refused_and_changes_nothing(tmp_path):
+    before = snapshot()
+    with pytest.raises(loading.RetireRefused) as refused:
+        loading.import_tabular(partial_release(tmp_path, {"13"}))
+    summary = refused.value.summary
+    assert summary.codes_before == 98186
+    assert summary.retired_codes == 98186 - Code.objects.filter(chapter="13").count()
+    assert summary.examples["conditions_code"]["retired"] == ["A00", "A00.0", "A00.1", "A00.9", "A01"]
+    assert "more than the 5% limit" in str(refused.value) and not summary.written
+    assert snapshot() == before
+    assert not connection.in_atomic_block or Code.objects.count() == 98186
+
+
+def test_the_command_refuses_a_partial_release_and_its_dry_run_tells(tmp_path, capsys):
+    path = partial_release(tmp_path, {"13"})
+    with pytest.raises(CommandError, match=r"would retire 89512 of 98186 codes \(91.2%\).*--allow-retire"):
+        call_command("import_icd10cm", source=str(path), code_list=str(icd10cm.default_code_list_path()))
+    call_command(
+        "import_icd10cm", source=str(path), dry_run=True, code_list=str(icd10cm.default_code_list_path())
+    )
+    out = capsys.readouterr().out
+    assert "Dry run: the release holds 1 chapters, 24 blocks, 8674 codes" in out
+    assert "would be retired: chapter 21, block 273, code 89512, note 23966" in out
+    assert "code: A00, A00.0, A00.1, A00.9, A01, ..." in out
+    assert "The import would be refused" in out
+    assert Code.objects.count() == 98186
+
+
+def test_an_article_survives_its_code_being_retired_and_brought_back(tmp_path, publisher):
+    article = services.article_save(
+        article=Article(
+            code_id="U07.0",
+            title="Vaping lung injury in plain words",
+            summary="Lung damage linked to vaping.",
+            body="Wombatoid tiredness can last for weeks.",
+            author="Sam Writer",
+        ),
+        user=publisher,
+    )
+    services.article_publish(article=article, user=publisher)
+    assert Code.objects.search("wombatoid").filter(code="U07.0").exists()
+
+    # A release without chapter 22 (the last: no other code moves) retires the code;
+    # the article is kept and reported.
+    partial = partial_release(tmp_path, {str(n) for n in range(1, 22)})
+    summary = loading.import_tabular(partial, code_list=icd10cm.default_code_list_path())
+    assert summary.retired_codes == 5 and not summary.refused
+    assert summary.retired_articles == [("U07.0", "Vaping lung injury in plain words", "published")]
+    assert not Code.objects.filter(code="U07.0").exists()
+    assert Article.objects.get(pk=article.pk).status == Article.Status.PUBLISHED
+    assert not Code.objects.search("wombatoid").exists()
+
+    # The full release brings the code back, and with it the article's search text and flag.
+    summary = loading.import_tabular()
+    assert summary.inserted["conditions_code"] == 5 and summary.rebuilt == 1
+    row = Code.objects.get(code="U07.0")
+    assert row.has_article and row.article_text.startswith("Vaping lung injury in plain words")
+    assert [code.code for code in Code.objects.search("wombatoid")] == ["U07.0"]
+    assert Code.objects.filter(has_article=True).count() == Article.objects.published().count()

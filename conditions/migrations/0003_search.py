@@ -7,7 +7,7 @@ import django.db.models.functions.comparison
 import django.db.models.functions.text
 from django.db import migrations, models
 
-from conditions.search.index import refresh_official_text
+from conditions.indexing import refresh_official_text
 
 # english, but accents stripped first ("Sézary" is found by "sezary"); the
 # unaccent extension comes from 0001.

@@ -1,6 +1,8 @@
+from conditions.search import SEARCH_CONFIG
+
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
-from .search import SEARCH_CONFIG, SearchWord
+from .words import SearchWord
 
 __all__ = [
     "Article",

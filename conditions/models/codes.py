@@ -13,7 +13,7 @@ from django.db.models.functions import Cast, Length, Replace, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .search import SEARCH_CONFIG
+from conditions.search import AUTOCOMPLETE_LIMIT, SEARCH_CONFIG, Query, ranked, suggestions, understand
 
 
 def title_vector():
@@ -98,11 +98,19 @@ class CodeQuerySet(models.QuerySet):
         )
         return self.filter(code__in=members).order_by("depth")
 
-    def search(self, query):
-        """Codes matching a search box query, best first (see conditions.search)."""
-        from conditions.search import search_codes  # conditions.search imports the models
+    def search(self, query: str | Query):
+        """Codes matching a search box query (text, or ``conditions.search.understand(text)``), best first.
 
-        return search_codes(self, query)
+        The one entry point of search: the results page, the API, the
+        FilterSet and the admin's code picker all rank through it.
+        """
+        return ranked(self, query if isinstance(query, Query) else understand(query))
+
+    def suggest(self, query: str | Query, limit: int = AUTOCOMPLETE_LIMIT) -> list:
+        """Autocomplete suggestions for text being typed, ranked as search ranks."""
+        return suggestions(
+            self, query if isinstance(query, Query) else understand(query, autocomplete=True), limit
+        )
 
 
 class Code(models.Model):

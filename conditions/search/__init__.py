@@ -1,25 +1,36 @@
-"""Full-text search over the code set.
+"""Search over the code set, in one read-only path: parse (pure) -> resolve (reads) -> compile -> rank.
 
-Query understanding and ranking (query), what pages show (results), and the
-searchable text kept on code rows (index).
+The way in is ``Code.objects.search(text_or_query)`` (the results page, the
+API, the FilterSet and the admin's code picker all use it) and
+``Code.objects.suggest(text)`` for autocomplete; ``understand(text)`` parses
+and resolves once when a page needs the query's meaning too (did you mean,
+highlights). Nothing here imports the models (they import this package) and
+nothing here writes: the searchable text on code rows is kept by
+``conditions.indexing``.
 """
 
-from .index import refresh_article_text, refresh_due_articles, refresh_official_text
-from .query import MAX_QUERY_LENGTH, Match, ParsedQuery, parse_query, search_codes
-from .query import clean as clean_query
-from .results import autocomplete, highlight, matching_sections
+from .compile import SEARCH_CONFIG
+from .parse import MAX_QUERY_LENGTH, Kind, Parsed, clean, parse
+from .rank import Match, ranked
+from .resolve import Fallback, Query, icd9_targets, resolve, understand
+from .results import AUTOCOMPLETE_LIMIT, highlight, matching_sections, suggestions
 
 __all__ = [
+    "AUTOCOMPLETE_LIMIT",
     "MAX_QUERY_LENGTH",
+    "SEARCH_CONFIG",
+    "Fallback",
+    "Kind",
     "Match",
-    "ParsedQuery",
-    "autocomplete",
-    "clean_query",
+    "Parsed",
+    "Query",
+    "clean",
     "highlight",
+    "icd9_targets",
     "matching_sections",
-    "parse_query",
-    "refresh_article_text",
-    "refresh_due_articles",
-    "refresh_official_text",
-    "search_codes",
+    "parse",
+    "ranked",
+    "resolve",
+    "suggestions",
+    "understand",
 ]

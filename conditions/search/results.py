@@ -1,18 +1,23 @@
-"""What the search pages show besides the ranked codes: highlighted snippets, autocomplete, matching chapters and blocks."""
+"""What search pages show besides the ranked codes: highlighted snippets, suggestions while typing, chapters and blocks."""
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+import re
+
+from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from conditions.models import SEARCH_CONFIG, Block, Chapter, Code
-
-from .query import MARK_START, MARK_STOP, ParsedQuery, any_word, parse_query, search_codes
+from .compile import SEARCH_CONFIG, any_of, tsquery
+from .rank import ranked, raw
+from .resolve import Query
 
 AUTOCOMPLETE_LIMIT = 8
+# Highlight markers: the text is marked with these, then escaped, then they become <mark>.
+MARK_START, MARK_STOP = "\u27e6", "\u27e7"
+FRAGMENTS = " … "
 
 # ts_headline marks matches with two rare characters (removed from the text
 # first); the result is escaped and only then are they turned into <mark>.
@@ -23,7 +28,7 @@ SELECT c.code,
        CASE WHEN c.search_vector @@ to_tsquery(%(config)s::regconfig, %(elsewhere)s) THEN
            ts_headline(%(config)s::regconfig, c.rest, q,
                        'MaxFragments=2, MinWords=5, MaxWords=16, StartSel={MARK_START}, StopSel={MARK_STOP}, '
-                       'FragmentDelimiter=" … "')
+                       'FragmentDelimiter="{FRAGMENTS}"')
        END
 FROM (
     SELECT code, title, search_vector,
@@ -32,25 +37,39 @@ FROM (
     FROM conditions_code WHERE code = ANY(%(codes)s)
 ) c, to_tsquery(%(config)s::regconfig, %(tsquery)s) q
 """
+OPEN_PARENTHESIS = re.compile(r"\([^)]*$")
+CLOSE_PARENTHESIS = re.compile(r"^[^(]*\)")
 
 
 def marked_html(text: str) -> str:
     return mark_safe(escape(text).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))
 
 
-def highlight(codes, parsed: ParsedQuery) -> None:
+def tidy_snippet(text: str) -> str:
+    """Distinct fragments, none starting or ending inside a parenthesis, none repeating a term."""
+    fragments = []
+    for fragment in text.split(FRAGMENTS):
+        fragment = CLOSE_PARENTHESIS.sub("", OPEN_PARENTHESIS.sub("", fragment)).strip(" |·,;")
+        terms = [t.strip() for t in re.split(r" [|·] ", fragment)]
+        fragment = " · ".join(dict.fromkeys(t for t in terms if t))
+        if fragment and MARK_START in fragment and fragment not in fragments:
+            fragments.append(fragment)
+    return FRAGMENTS.join(fragments)
+
+
+def highlight(codes, query: Query) -> None:
     """Give each code ``title_html`` and ``snippet_html`` (escaped, matched words in <mark>; snippet may be '')."""
     headlines = {}
-    if parsed.tsquery and codes:
+    if query.tree is not None and codes:
         with connection.cursor() as cursor:
             cursor.execute(
                 HEADLINE_SQL,
                 {
                     "config": SEARCH_CONFIG,
                     "codes": [c.code for c in codes],
-                    "tsquery": parsed.tsquery,
+                    "tsquery": tsquery(query.tree),
                     # Parsing the notes for a snippet is the costly part: only where a word matched in them.
-                    "elsewhere": any_word(parsed.tsquery, "BCD"),
+                    "elsewhere": tsquery(any_of(query.tree), "BCD"),
                 },
             )
             headlines = {code: (title, rest) for code, title, rest in cursor.fetchall()}
@@ -58,38 +77,37 @@ def highlight(codes, parsed: ParsedQuery) -> None:
         title, rest = headlines.get(code.code, (code.title, ""))
         code.title_html = marked_html(title)
         # The notes' snippet is worth showing only where the match is in them.
-        code.snippet_html = marked_html(rest) if rest and MARK_START in rest else ""
+        code.snippet_html = marked_html(tidy_snippet(rest)) if rest and MARK_START in rest else ""
 
 
-def matching_sections(parsed: ParsedQuery, limit: int = 5) -> list:
-    """Chapters and blocks whose titles match the words, best first."""
-    if not parsed.tsquery:
+def matching_sections(query: Query, *querysets: QuerySet, limit: int = 5) -> list:
+    """Chapters and blocks (the given querysets) whose titles match the words, best first."""
+    if query.tree is None:
         return []
-    query = SearchQuery(parsed.tsquery, search_type="raw", config=SEARCH_CONFIG)
+    search = raw(query.tree)
     found = []
-    for model in (Chapter, Block):
+    for queryset in querysets:
         found += (
-            model.objects.filter(search_vector=query)
-            .annotate(score=SearchRank(F("search_vector"), query))
+            queryset.filter(search_vector=search)
+            .annotate(score=SearchRank(F("search_vector"), search))
             .order_by("-score", "sort_order")[:limit]
         )
     return sorted(found, key=lambda section: -section.score)[:limit]
 
 
-def autocomplete(text, limit: int = AUTOCOMPLETE_LIMIT) -> list[Code]:
-    """Suggestions while typing: codes from their first character, or words with the last one partial.
+def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMIT) -> list:
+    """Suggestions while typing: codes from their first character, or the ranked words search.
 
     Text suggestions come from categories and subcategories first (a small
     partial index keeps this fast); deeper codes fill the list when those
     are too few.
     """
-    parsed = parse_query(text, autocomplete=True)
-    if parsed.is_empty:
+    if query.is_empty:
         return []
-    codes = Code.objects.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
-    if parsed.code_prefix:
-        return list(codes.filter(code__startswith=parsed.code_prefix).order_by("depth", "sort_order")[:limit])
-    found = list(search_codes(codes.filter(depth__lte=2), parsed)[:limit])
+    codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
+    if query.code_prefix:
+        return list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
+    found = list(ranked(codes.filter(depth__lte=2), query)[:limit])
     if len(found) < limit:
-        found += search_codes(codes.filter(depth__gt=2), parsed)[: limit - len(found)]
+        found += ranked(codes.filter(depth__gt=2), query)[: limit - len(found)]
     return found

@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from conditions.indexing import refresh_article_text
 from conditions.markdown import markdown_problems
 from conditions.models import Article
-from conditions.search import refresh_article_text
 
 CODE = "N39.0"
 PASSWORD = "correct horse battery staple"

@@ -1,11 +1,11 @@
-"""Import the CMS ICD-10-CM tabular XML: ``manage.py import_icd10cm [--source PATH]``."""
+"""Import the CMS ICD-10-CM tabular XML: ``manage.py import_icd10cm [--source PATH] [--dry-run]``."""
 
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from conditions import icd10cm
-from conditions.loading import import_tabular
+from conditions.loading import RETIRE_LIMIT, ImportSummary, RetireRefused, import_tabular
 from conditions.models import Chapter
 
 
@@ -27,8 +27,29 @@ class Command(BaseCommand):
             action="store_true",
             help="Do nothing when codes are already loaded.",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print what the import would add, change and retire, and write nothing.",
+        )
+        parser.add_argument(
+            "--allow-retire",
+            action="store_true",
+            help=f"Import even when the release retires more than {RETIRE_LIMIT:.0%} of the codes "
+            "(a partial file does: it is refused without this).",
+        )
 
-    def handle(self, *args, source=None, code_list=None, if_empty=False, verbosity=1, **options):
+    def handle(
+        self,
+        *args,
+        source=None,
+        code_list=None,
+        if_empty=False,
+        dry_run=False,
+        allow_retire=False,
+        verbosity=1,
+        **options,
+    ):
         if if_empty and Chapter.objects.exists():
             if verbosity:
                 self.stdout.write("Codes already loaded; skipping import.")
@@ -44,33 +65,64 @@ class Command(BaseCommand):
                 source,
                 code_list=code_list,
                 progress=self._progress if show_progress else None,
+                allow_retire=allow_retire,
+                dry_run=dry_run,
             )
+        except RetireRefused as refused:
+            if verbosity:
+                self._report_changes(refused.summary, verbosity)
+            raise CommandError(f"{refused} Nothing was written.") from None
         except icd10cm.SourceError as error:
             raise CommandError(str(error)) from None
         except OSError as error:
             raise CommandError(f"{source}: {error.strerror}") from None
         if show_progress:
             self.stdout.write("")
-        if verbosity:
-            counts = summary.counts
+        if not verbosity:
+            return
+        counts = summary.counts
+        read = (
+            f"{counts['chapter']} chapters, {counts['block']} blocks, "
+            f"{counts['code']} codes ({counts['billable']} billable)"
+        )
+        if dry_run:
+            self.stdout.write(f"Dry run: the release holds {read}; nothing was written.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Imported {read} in {summary.seconds:.1f} s."))
+        self._report_changes(summary, verbosity)
+        if summary.refused:
+            self.stdout.write(self.style.WARNING(f"  The import would be refused: {RetireRefused(summary)}"))
+        if not summary.changed:
+            self.stdout.write("  No changes: the database already held this release.")
+        if summary.rebuilt:
+            self.stdout.write(f"  Article text and flag rebuilt on {summary.rebuilt} codes.")
+
+    def _report_changes(self, summary: ImportSummary, verbosity: int) -> None:
+        """Counts per table and change, the first examples, and the editor content of retired codes."""
+        verb = "" if summary.written else "would be "
+        for label, changes in (
+            ("added", summary.inserted),
+            ("changed", summary.updated),
+            ("retired", summary.deleted),
+        ):
+            if verbosity < 2 and not any(changes.values()):
+                continue
+            detail = ", ".join(f"{table.removeprefix('conditions_')} {n}" for table, n in changes.items())
+            self.stdout.write(f"  {verb}{label}: {detail}")
+            for table, n in changes.items():
+                examples = summary.examples.get(table, {}).get(label)
+                if n and examples and (verbosity >= 2 or table == "conditions_code"):
+                    more = ", ..." if n > len(examples) else ""
+                    name = table.removeprefix("conditions_")
+                    self.stdout.write(f"    {name}: {', '.join(examples)}{more}")
+        for code, title, status in summary.retired_articles:
             self.stdout.write(
-                self.style.SUCCESS(
-                    f"Imported {counts['chapter']} chapters, {counts['block']} blocks, "
-                    f"{counts['code']} codes ({counts['billable']} billable) in {summary.seconds:.1f} s."
+                self.style.WARNING(
+                    f"  Article on retired code {code} kept ({status}): {title}. Move it to a current code."
                 )
             )
-            for label, changes in (
-                ("inserted", summary.inserted),
-                ("updated", summary.updated),
-                ("deleted", summary.deleted),
-            ):
-                if verbosity >= 2 or any(changes.values()):
-                    detail = ", ".join(
-                        f"{table.removeprefix('conditions_')} {n}" for table, n in changes.items()
-                    )
-                    self.stdout.write(f"  {label}: {detail}")
-            if not summary.changed:
-                self.stdout.write("  No changes: the database already held this release.")
+        for term, code in summary.retired_synonyms:
+            self.stdout.write(self.style.WARNING(f"  Search synonym '{term}' points at retired code {code}."))
 
     def _progress(self, stage, done, total):
         if stage == "read":

@@ -6,7 +6,7 @@ publish time with the clock themselves.
 
 from django.core.management.base import BaseCommand
 
-from conditions.search import refresh_due_articles
+from conditions.indexing import refresh_due_articles
 
 
 class Command(BaseCommand):

@@ -1,15 +1,11 @@
-"""What full-text search needs besides the code rows: the corpus's words, for typo correction.
+"""The corpus's word list, for completing and correcting search words.
 
-``SEARCH_CONFIG`` is a copy of PostgreSQL's ``english`` text search
-configuration that strips accents first (created by a migration), so
-"Sezary" finds "Sézary" and a query never needs its own unaccent step.
+Named for what it holds, not "search": the search package is ``conditions.search``.
 """
 
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-SEARCH_CONFIG = "icd_english"
 
 
 class SearchWord(models.Model):

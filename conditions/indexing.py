@@ -1,5 +1,8 @@
 """The write side of search: the text copied onto code rows, and the corpus's word list.
 
+Search itself (``conditions.search``) only reads; this module is called by
+the import and by the publishing services, never by a search.
+
 A generated tsvector column reads only its own row, so what must be
 searchable is copied onto ``Code``: inclusion terms and other notes by the
 import (``refresh_official_text``, in the import's transaction), published
@@ -107,9 +110,9 @@ def article_search_text(article: Article) -> str:
 def refresh_due_articles(*, now: datetime | None = None) -> int:
     """Copy scheduled articles whose publish time has come; returns how many codes changed.
 
-    Search calls it before each query, so a scheduled article is searchable
-    from its publish time with no job to run: when nothing is due it costs
-    one small query over the articles.
+    Run by ``manage.py publish_scheduled`` (schedule it every few minutes):
+    a search never writes, so a scheduled article becomes searchable when
+    the job next runs after its publish time.
     """
     due = list(
         Article.objects.published(now)

@@ -1,0 +1,353 @@
+"""Resolving a parsed query against the database: the read-only middle step of search.
+
+Checks whether a code-shaped query names existing codes; looks the words up
+in the corpus's word list (a partial last word is completed, a misspelt word
+corrected); applies the editors' synonyms (lay terms: other words, or a
+code); and, when all the words together match nothing, falls back to the
+rows matching most of them, then to titles that look alike. It runs a few
+small SELECTs and never writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from .compile import SEARCH_CONFIG, And, Lexeme, Node, Not, Phrase, all_of, any_of, one_of, tsquery
+from .parse import Kind, Parsed, Term, code_shape, parse, words_of
+
+COMPLETIONS = 6
+# A completion used by fewer than this share of the most common one is left out (asth: asthma, not asthenia).
+COMPLETION_SHARE = 0.1
+# Below this trigram similarity a "correction" is more often another word (gerd -> german).
+MIN_SIMILARITY = 0.4
+
+
+class Fallback:
+    ALL = None  # every word matched
+    SOME = "some"  # rows matching most of the words
+    SIMILAR = "similar"  # titles that look alike
+
+
+# A query naming one of these lets its variants rank as main conditions (see rank.VARIANTS).
+VARIANT_WORDS = {
+    "neonatal": ("newborn", "neonat", "perinat", "fetus", "fetal", "birth", "infant", "baby", "babies"),
+    "pregnancy": (
+        "pregnan",
+        "obstet",
+        "matern",
+        "gestat",
+        "childbirth",
+        "labor",
+        "labour",
+        "deliver",
+        "puerper",
+        "postpartum",
+        "prenatal",
+        "antenatal",
+        "trimester",
+        "miscarr",
+        "abortion",
+        "fetus",
+        "fetal",
+    ),
+    "poisoning": ("poison", "overdos", "toxic", "adverse", "underdos", "venom", "drug", "medicat"),
+    "history": ("history",),
+    "screening": ("screen",),
+    "elsewhere": ("elsewhere",),
+    "later encounter": ("sequela", "subsequent", "late", "aftercare", "healing", "nonunion", "malunion"),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a query means, ready to rank: the parse, plus what the database said about its words."""
+
+    text: str
+    kind: Kind = Kind.EMPTY
+    code_prefix: str | None = None  # the query names this code and everything under it
+    exact_code: str | None = None  # ... and that prefix is itself a code
+    tree: Node | None = None  # the words (with completions, corrections and synonyms) as a tsquery tree
+    boost: Node | None = None  # rows matching this (a synonym's meaning) rank first among text matches
+    pinned: tuple[str, ...] = ()  # codes put first: synonyms naming a code, ICD-9-CM crosswalk targets
+    phrases: tuple[str, ...] = ()  # the words as typed and as synonyms put them, for exact-title boosts
+    words: tuple[str, ...] = ()  # the plain words, for "search for each word alone"
+    named: frozenset[str] = frozenset()  # variants the query names (VARIANT_WORDS)
+    corrected: str | None = None  # the query as corrected, when corrections were used
+    suggestion: str | None = None  # "did you mean", when even corrections match nothing
+    fallback: str | None = Fallback.ALL
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.code_prefix and self.tree is None and not self.pinned and not self.similar
+
+    @property
+    def similar(self) -> bool:
+        return self.fallback == Fallback.SIMILAR
+
+
+WORD_LOOKUP_SQL = f"""
+SELECT t.word,
+       EXISTS (SELECT 1 FROM conditions_searchword w WHERE w.word = t.word)
+           OR (ts_lexize('english_stem', t.word))[1] IS NULL AS known,
+       (SELECT coalesce(sum(w.documents), 0) FROM conditions_searchword w
+        WHERE w.stem = (ts_lexize('english_stem', t.word))[1]) AS stem_documents,
+       CASE WHEN t.word = %(partial)s THEN ARRAY(
+           SELECT s.word FROM (
+               SELECT w.word, w.documents, max(w.documents) OVER () AS most
+               FROM conditions_searchword w
+               WHERE w.word LIKE t.word || '%%' AND w.word <> t.word
+               ORDER BY w.documents DESC, w.word LIMIT {COMPLETIONS}
+           ) s WHERE s.documents >= {COMPLETION_SHARE} * s.most ORDER BY s.documents DESC, s.word
+       ) END AS completions,
+       c.word AS correction, c.documents AS correction_documents
+FROM unnest(%(words)s::text[]) AS t(word)
+LEFT JOIN LATERAL (
+    SELECT w.word, w.documents FROM conditions_searchword w
+    WHERE length(t.word) >= 4 AND w.word %% t.word AND similarity(w.word, t.word) >= {MIN_SIMILARITY}
+      AND NOT EXISTS (SELECT 1 FROM conditions_searchword k WHERE k.word = t.word)
+    ORDER BY similarity(w.word, t.word) + 0.05 * ln(1 + w.documents) DESC, w.word LIMIT 1
+) c ON true
+"""
+
+# Synonym terms folded as query words are (' broken wrist '); while typing, terms the query starts.
+SYNONYM_SQL = """
+SELECT folded, meaning, code_id FROM (
+    SELECT ' ' || trim(regexp_replace(lower(unaccent(term)), '[^[:alnum:]]+', ' ', 'g')) || ' ' AS folded,
+           meaning, code_id, length(term) AS length
+    FROM conditions_synonym
+) s
+WHERE strpos(%(original)s, folded) > 0 OR strpos(%(corrected)s, folded) > 0
+   OR (%(typing)s <> '' AND folded LIKE %(typing)s || '%%')
+ORDER BY length DESC, folded
+"""
+
+MATCHES_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM conditions_code
+    WHERE (%(tsquery)s <> '' AND search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))
+       OR code = ANY(%(codes)s)
+)
+"""
+
+# pg_trgm's <% (word similarity above pg_trgm.word_similarity_threshold, 0.6) over the titles' trigram index.
+SIMILAR_SQL = "SELECT EXISTS (SELECT 1 FROM conditions_code WHERE %(text)s <%% upper(title))"
+
+
+@dataclass
+class Lookup:
+    known: bool = True
+    completions: list[str] = field(default_factory=list)
+    correction: str | None = None
+    override: bool = False  # the correction is far more common than the word's stem (migrane -> migraine)
+
+
+def icd9_targets(code: str) -> list[str]:
+    """The ICD-10-CM codes an ICD-9-CM code maps to, best first.
+
+    The ICD-9-CM crosswalk (issue 12) plugs in here; without it an ICD-9-CM
+    code is searched as text.
+    """
+    return []
+
+
+def understand(text, *, autocomplete: bool = False) -> Query:
+    """Parse and resolve a search box query: the one way into search (see ``CodeQuerySet.search``)."""
+    return resolve(parse(text, autocomplete=autocomplete))
+
+
+def resolve(parsed: Parsed) -> Query:
+    if parsed.kind is Kind.EMPTY:
+        return Query(text=parsed.text)
+    with connection.cursor() as cursor:
+        if parsed.kind is Kind.CODE:
+            found = _existing_code(cursor, parsed.code)
+            if found:
+                exact = parsed.code if found == parsed.code else None
+                return Query(text=parsed.text, kind=Kind.CODE, code_prefix=parsed.code, exact_code=exact)
+        if parsed.kind is Kind.ICD9 and (targets := icd9_targets(parsed.code)):
+            return Query(text=parsed.text, kind=Kind.ICD9, pinned=tuple(targets))
+        if not parsed.clauses:
+            return Query(text=parsed.text)
+        query = _resolve_words(cursor, parsed)
+        # A code-shaped query naming no code: the longest existing code it starts with.
+        if (
+            query.fallback is Fallback.ALL
+            and not query.corrected
+            and not query.suggestion
+            and code_shape(parsed.text)
+            and (nearest := _nearest_code(cursor, parsed.text))
+        ):
+            query = _replace(query, suggestion=nearest)
+    return query
+
+
+def _replace(query: Query, **changes) -> Query:
+    return Query(**{**query.__dict__, **changes})
+
+
+def _existing_code(cursor, prefix: str) -> str | None:
+    cursor.execute(
+        "SELECT code FROM conditions_code WHERE code LIKE %s ORDER BY code LIMIT 1",
+        [prefix.replace("%", "").replace("_", "") + "%"],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _nearest_code(cursor, text: str) -> str | None:
+    """For a code-shaped query that names no code: the longest existing code it starts with."""
+    code = code_shape(text)
+    while code and len(code) >= 3:
+        cursor.execute("SELECT 1 FROM conditions_code WHERE code = %s", [code])
+        if cursor.fetchone():
+            return code
+        code = code[:-1].rstrip(".")
+    return None
+
+
+def _has_matches(cursor, tree: Node | None, pinned) -> bool:
+    if tree is None and not pinned:
+        return False
+    cursor.execute(MATCHES_SQL, {"tsquery": tsquery(tree), "codes": list(pinned)})
+    return cursor.fetchone()[0]
+
+
+def _lookup(cursor, words, partial: str | None) -> dict[str, Lookup]:
+    cursor.execute(WORD_LOOKUP_SQL, {"words": list(words), "partial": partial or ""})
+    return {
+        word: Lookup(
+            known=known,
+            completions=completions or [],
+            correction=correction,
+            # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
+            override=bool(correction) and not completions and correction_documents > 3 * stem_documents,
+        )
+        for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
+    }
+
+
+def _spaced(words) -> str:
+    return " " + " ".join(words) + " "
+
+
+def _resolve_words(cursor, parsed: Parsed) -> Query:
+    words = sorted({w for w in parsed.all_words if not w.isdigit()})
+    partial = parsed.partial
+    lookup = _lookup(cursor, words, partial)
+    if partial and not parsed.autocomplete and (lookup.get(partial, Lookup()).known or len(partial) < 4):
+        partial = None  # on the results page a known or short word is taken as typed
+    fixed = _corrected(parsed.clauses, lookup)
+    original_text, fixed_text = _spaced(parsed.all_words), _spaced(_all_words(fixed))
+    typing = " " + " ".join(parsed.all_words) if partial else ""
+    cursor.execute(SYNONYM_SQL, {"original": original_text, "corrected": fixed_text, "typing": typing})
+    synonyms = cursor.fetchall()
+    # A whole lay term is not "completed" into other words (UTI is not utilities).
+    if partial and any(f" {partial} " in folded and folded in original_text for folded, _, _ in synonyms):
+        partial = None
+
+    def build(clauses, text):
+        found = [(folded, meaning, code) for folded, meaning, code in synonyms if folded in text]
+        typed = [(f, m, c) for f, m, c in synonyms if typing and f.startswith(typing) and f not in text]
+        tree = one_of(_clause_tree(c, lookup, partial) for c in clauses)
+        alternatives = []
+        for clause in clauses:
+            plain = _spaced(w for t in clause if not t.negated and not t.phrase for w in t.words)
+            negated = [_term_tree(t, lookup, None) for t in clause if t.negated]
+            for folded, meaning, _ in found:
+                if meaning and folded in plain:
+                    replaced = plain.replace(folded, _spaced(words_of(meaning)), 1).split()
+                    alternatives.append(all_of([*(Lexeme(w) for w in replaced), *negated]))
+        for _, meaning, _ in typed:
+            if meaning:
+                alternatives.append(all_of(Lexeme(w) for w in words_of(meaning)))
+        phrases = (
+            [text.strip()]
+            + [text.replace(f, _spaced(words_of(m)), 1).strip() for f, m, _ in found if m]
+            + [" ".join(words_of(m)) for _, m, _ in typed if m]
+        )
+        meanings = " ".join(m for _, m, _ in found + typed if m)
+        return {
+            "tree": one_of([tree, *alternatives]),
+            "boost": one_of(alternatives),
+            "pinned": tuple(dict.fromkeys(c for _, _, c in found + typed if c)),
+            "phrases": tuple(dict.fromkeys(p for p in phrases if p)),
+            "named": _named(text + " " + meanings),
+        }
+
+    base = {"text": parsed.text, "kind": Kind.WORDS, "words": parsed.words}
+    query = Query(**base, **build(parsed.clauses, original_text))
+    covered = {w for folded, _, _ in synonyms if folded in original_text for w in folded.split()}
+    overriding = any(info.override for word, info in lookup.items() if word not in covered)
+    matches = None
+    if fixed != parsed.clauses and (
+        overriding or not (matches := _has_matches(cursor, query.tree, query.pinned))
+    ):
+        candidate = build(fixed, fixed_text)
+        if _has_matches(cursor, candidate["tree"], candidate["pinned"]):
+            return Query(**base, corrected=fixed_text.strip(), **candidate)
+        query = _replace(query, suggestion=fixed_text.strip())
+        matches = False
+    if matches is None:
+        matches = _has_matches(cursor, query.tree, query.pinned)
+    if matches:
+        return query
+    # Never a dead end: rows matching most of the words, then titles that look alike.
+    some = any_of(query.tree)
+    if (isinstance(query.tree, And | Phrase) or (some is not None and some != query.tree)) and _has_matches(
+        cursor, some, ()
+    ):
+        return _replace(query, tree=some, boost=None, fallback=Fallback.SOME)
+    text = " ".join(parsed.words).upper()
+    if len(text) >= 3:
+        cursor.execute(SIMILAR_SQL, {"text": text})
+        if cursor.fetchone()[0]:
+            return _replace(query, tree=None, boost=None, phrases=(text,), fallback=Fallback.SIMILAR)
+    return query
+
+
+def _named(text: str) -> frozenset[str]:
+    words = text.split()
+    return frozenset(
+        variant
+        for variant, starts in VARIANT_WORDS.items()
+        if any(word.startswith(start) for word in words for start in starts)
+    )
+
+
+def _all_words(clauses) -> tuple[str, ...]:
+    return tuple(w for clause in clauses for t in clause for w in t.words)
+
+
+def _operand(word: str, lookup: dict[str, Lookup], partial: str | None) -> Node:
+    info = lookup.get(word, Lookup())
+    if word != partial:
+        return Lexeme(word)
+    if not info.completions:
+        return Lexeme(word, prefix=True)
+    return one_of([*([Lexeme(word)] if info.known else []), *(Lexeme(c) for c in info.completions)])
+
+
+def _term_tree(term: Term, lookup, partial) -> Node:
+    if term.phrase:
+        node = Phrase(term.words) if len(term.words) > 1 else Lexeme(term.words[0])
+    else:
+        node = all_of(_operand(w, lookup, partial) for w in term.words)
+    return Not(node) if term.negated else node
+
+
+def _clause_tree(clause, lookup, partial) -> Node | None:
+    return all_of(_term_tree(t, lookup, partial) for t in clause)
+
+
+def _corrected(clauses, lookup: dict[str, Lookup]):
+    def fix(word):
+        info = lookup.get(word, Lookup())
+        # A word that starts known words is being typed, not misspelt.
+        misspelt = not info.known and not info.completions
+        return info.correction if misspelt and info.correction else word
+
+    return tuple(
+        tuple(Term(tuple(fix(w) for w in t.words), t.negated, t.phrase) for t in clause) for clause in clauses
+    )
