@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import admin_views, services
 from .icd10cm import canonical_code
 from .images import clean_illustration
-from .models import Article, ArticleSource, Block, Chapter, Code, Note, Synonym
+from .models import Article, ArticleSource, Block, Chapter, Code, ErrorReport, Note, Synonym
 from .models.content import validate_web_url
 
 admin.site.site_header = _("icdsite editors")
@@ -417,3 +417,22 @@ class ArticleAdmin(SimpleHistoryAdmin):
     @admin.action(description=_("Archive selected articles"), permissions=["publish"])
     def archive_selected(self, request, queryset):
         self._run_step(request, queryset, services.article_archive)
+
+
+@admin.register(ErrorReport)
+class ErrorReportAdmin(admin.ModelAdmin):
+    """What visitors reported from the contact page: editors read them and tick them off."""
+
+    list_display = ("created_at", "page", "message_start", "handled")
+    list_filter = ("handled",)
+    list_editable = ("handled",)
+    search_fields = ("page", "message")
+    readonly_fields = ("page", "message", "email", "created_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("what is wrong"))
+    def message_start(self, obj):
+        return obj.message[:80]

@@ -20,6 +20,8 @@ from typing import IO
 DATA_PACKAGE = "simple_icd_10_cm"
 DEFAULT_TABULAR = "icd10c-tabular-April-1-2026.xml"
 DEFAULT_CODE_LIST = "code-list-April-2026.txt"
+# The release those files hold, as pages name it.
+RELEASE = "FY2026 (April 1, 2026 update)"
 
 # XML container tag -> note kind stored in the database.
 NOTE_KINDS = {

@@ -3,11 +3,12 @@
 Raw HTML in the Markdown is shown as text, and the rendered HTML is cleaned
 anyway: only a short list of tags survives, no attribute that runs script,
 URLs limited to http, https and mailto (or relative), external links marked
-rel="noopener nofollow". Headings move down a level: the page owns its h1.
+rel="noopener nofollow", no images (the article's own illustration is shown apart).
+Headings move down a level: the page owns its h1.
 """
 
 import re
-from html import unescape
+from html import escape, unescape
 from urllib.parse import urlsplit
 
 import nh3
@@ -31,7 +32,6 @@ ALLOWED_TAGS = {
     "pre",
     "blockquote",
     "a",
-    "img",
     "table",
     "thead",
     "tbody",
@@ -40,7 +40,9 @@ ALLOWED_TAGS = {
     "td",
     "s",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "rel"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+# No <img>: an image in the body would load from wherever its address points (tracking, mixed content);
+# an article shows only its own uploaded illustration. A Markdown image becomes its alt text.
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "rel"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 EXTERNAL_REL = "noopener nofollow"
 
@@ -67,7 +69,14 @@ def _link_open(renderer, tokens, idx, options, env):
 
 _md.add_render_rule("heading_open", _heading_open)
 _md.add_render_rule("heading_close", _heading_close)
+
+
+def _image(renderer, tokens, idx, options, env):
+    return escape(tokens[idx].content)
+
+
 _md.add_render_rule("link_open", _link_open)
+_md.add_render_rule("image", _image)
 
 
 def is_external(url: str) -> bool:

@@ -16,6 +16,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from . import plain_words
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
 from .models import Article, Block, Chapter, Code, Note
@@ -87,10 +88,17 @@ class CodePage:
     previous: Code | None
     next: Code | None
     illustration: Illustration | None = None
+    plain_words: plain_words.PlainWords | None = None
+    # The nearest ancestor's article, shown on a code that has none of its own ("About M77.1 ...").
+    family_article: Article | None = None
 
     def __post_init__(self):
         if self.illustration is None:
-            self.illustration = article_illustration(self.article)
+            self.illustration = article_illustration(self.shown_article)
+
+    @property
+    def shown_article(self):
+        return self.article or self.family_article
 
     @property
     def chapter(self):
@@ -134,6 +142,8 @@ def code_page(code_string):
         ).order_by("kind", "position")
     )
     seventh_source = next((c for c in [code, *reversed(ancestors)] if c.seventh_characters), None)
+    seventh_current = _seventh_character(code, seventh_source)
+    article, family_article = _articles(code, ancestors)
     return CodePage(
         code=code,
         ancestors=ancestors,
@@ -148,9 +158,51 @@ def code_page(code_string):
         else [],
         seventh_source=seventh_source,
         seventh_notes=[note.text for note in notes if note.kind == Note.Kind.SEVENTH_CHARACTER_NOTE],
-        seventh_current=_seventh_character(code, seventh_source),
-        article=Article.objects.published().filter(code_id=code.code).prefetch_related("sources").first(),
+        seventh_current=seventh_current,
+        article=article,
+        family_article=family_article,
+        plain_words=_plain_words(code, ancestors, notes, seventh_source, seventh_current, billable),
         **_neighbours(code),
+    )
+
+
+def _articles(code, ancestors):
+    """The code's own published article, else the nearest ancestor's, in one query: (own, family)."""
+    lineage = {c.code: c.depth for c in [*ancestors, code]}
+    found = sorted(
+        Article.objects.published()
+        .filter(code_id__in=lineage)
+        .select_related("code")
+        .prefetch_related("sources"),
+        key=lambda a: lineage[a.code_id],
+    )
+    if found and found[-1].code_id == code.code:
+        return found[-1], None
+    return None, (found[-1] if found else None)
+
+
+def _plain_words(code, ancestors, notes, seventh_source, seventh_current, billable_below):
+    """Everyday words for the code from its official text (conditions.plain_words)."""
+    terms_by_owner = {}
+    for note in notes:
+        if note.kind == Note.Kind.INCLUSION_TERM and note.owner_type == Note.Owner.CODE:
+            terms_by_owner.setdefault(note.owner, []).append(note.text)
+    owner = next((c.code for c in [code, *reversed(ancestors)] if c.code in terms_by_owner), "")
+    seventh = None
+    if seventh_current:
+        seventh = (
+            seventh_current,
+            dict(map(tuple, seventh_source.seventh_characters)).get(seventh_current, ""),
+        )
+    return plain_words.explain(
+        levels=[*ancestors, code],
+        billable=code.billable,
+        seventh=seventh,
+        needs_seventh=seventh_source is not None and seventh_current is None,
+        inclusion_terms=terms_by_owner.get(owner, []),
+        inclusion_from="" if owner == code.code else owner,
+        chapter_number=code.chapter_id,
+        billable_below=billable_below,
     )
 
 

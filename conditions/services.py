@@ -25,7 +25,7 @@ from . import notifications
 from .images import CleanedImage, clean_illustration, phone_variant
 from .indexing import refresh_article_text
 from .markdown import markdown_problems, render_markdown
-from .models import Article, ArticleSource, Code
+from .models import Article, ArticleSource, Code, ErrorReport
 from .models.content import validate_web_url
 
 Status = Article.Status
@@ -481,3 +481,21 @@ def synonym_save(*, synonym, user: AbstractUser, loaded_at: datetime | None = No
     synonym._history_user = user
     synonym.save()
     return synonym
+
+
+# --- Error reports from visitors ----------------------------------------------
+
+# More reports than this in an hour and the contact form asks people to come back later: a flood is not stored.
+REPORTS_PER_HOUR = 60
+
+
+class TooManyReports(Exception):
+    pass
+
+
+def error_report_create(*, page: str, message: str, email: str = "") -> ErrorReport:
+    """Store a visitor's error report for the editors, unless too many came in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    if ErrorReport.objects.filter(created_at__gte=since).count() >= REPORTS_PER_HOUR:
+        raise TooManyReports
+    return ErrorReport.objects.create(page=page, message=message, email=email)

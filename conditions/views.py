@@ -1,4 +1,4 @@
-"""Public pages: home, chapter, block, code, saved codes, the 404 page and robots.txt.
+"""Public pages: home, chapter, block, code, saved codes, the trust pages, the 404 page and robots.txt.
 
 The views only validate the address, call ``conditions.pages`` and render.
 """
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from . import api, pages
+from . import api, pages, services, trust
 from .icd10cm import canonical_code
 from .models import Block, Chapter, Code
 
@@ -102,3 +102,40 @@ def robots_txt(request):
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+def about(request):
+    return render(request, "pages/about.html", {"counts": trust.data_counts()})
+
+
+def editorial_policy(request):
+    return render(request, "pages/editorial_policy.html")
+
+
+def privacy(request):
+    return render(request, "pages/privacy.html")
+
+
+def contact(request):
+    """Contact and report an error: the form, and after a report, the same page thanking the sender."""
+    status = 200
+    busy = False
+    if request.method == "POST":
+        form = trust.ErrorReportForm(request.POST)
+        if form.is_valid():
+            if not form.is_spam():
+                try:
+                    services.error_report_create(
+                        **{f: form.cleaned_data[f] for f in ("page", "message", "email")}
+                    )
+                except services.TooManyReports:
+                    busy, status = True, 429
+            if not busy:
+                return redirect(f"{reverse('contact')}?sent=1")
+        else:
+            status = 400
+    else:
+        page = request.GET.get("page", "")
+        form = trust.ErrorReportForm(initial={"page": page if page.startswith("/") else ""})
+    context = {"form": form, "sent": request.GET.get("sent") == "1", "busy": busy}
+    return render(request, "pages/contact.html", context, status=status)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,11 +51,16 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "corsheaders",
+    "csp",
     "conditions",
 ]
 
 MIDDLEWARE = [
+    # Outermost: times every request and writes its JSON log line (icdsite.request_log).
+    "icdsite.request_log.RequestLogMiddleware",
+    "icdsite.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Before the rate limit, so that web apps on other sites can read its 429 too.
     "corsheaders.middleware.CorsMiddleware",
     "icdsite.rate_limit.RateLimitMiddleware",
@@ -73,7 +79,10 @@ MIDDLEWARE = [
 ]
 
 if not DEBUG:  # in development runserver and the test live server serve static files themselves
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    # Static files get the security headers too (the middleware above), then skip the rest.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+    )
 
 ROOT_URLCONF = "icdsite.urls"
 WSGI_APPLICATION = "icdsite.wsgi.application"
@@ -253,10 +262,59 @@ RATE_LIMITS = [
     ("search", "/search/", int(os.environ.get("SEARCH_RATE_LIMIT_PER_MINUTE", 60)), 60),
 ]
 
+# --- Security headers (every response: pages, API, admin, errors, static files) ---
+# Content-Security-Policy (django-csp 4): every script and style is a file of this site; no inline
+# script, style element or style attribute, no eval, no plugin, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Permissions-Policy: features no page of the site uses, switched off for it and anything it embeds.
+PERMISSIONS_POLICY_DENY = [
+    "accelerometer",
+    "camera",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "payment",
+    "usb",
+]
+CROSS_ORIGIN_RESOURCE_POLICY = os.environ.get("CROSS_ORIGIN_RESOURCE_POLICY", "same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 # --- Logging ----------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"message": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json_lines": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "message",
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # One JSON line per request on stdout (icdsite.request_log); REQUEST_LOG=0 turns it off.
+        "icdsite.request": {
+            "handlers": ["json_lines"],
+            "level": "INFO" if env_bool("REQUEST_LOG", True) else "WARNING",
+            "propagate": False,
+        },
+    },
 }

@@ -7,10 +7,15 @@ from django.views.decorators.cache import cache_page
 
 from conditions import views as condition_views
 from conditions.sitemaps import SITEMAPS
+from icdsite import health, icons
 
 urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
     path("robots.txt", condition_views.robots_txt, name="robots-txt"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", icons.root_icon, {"name": "favicon.ico"}, name="favicon"),
+    path("apple-touch-icon.png", icons.root_icon, {"name": "apple-touch-icon.png"}, name="apple-touch-icon"),
     path(
         "sitemap.xml",
         cache_page(60 * 60)(sitemap_views.index),
@@ -23,6 +28,11 @@ urlpatterns = [
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),
+    # Who runs the site and how: linked from every page's footer.
+    path("about/", condition_views.about, name="about"),
+    path("editorial-policy/", condition_views.editorial_policy, name="editorial-policy"),
+    path("privacy/", condition_views.privacy, name="privacy"),
+    path("contact/", condition_views.contact, name="contact"),
     path("", include("conditions.urls")),
 ]
 # Illustrations in development (static() adds nothing with DEBUG off: the web server serves MEDIA_ROOT).

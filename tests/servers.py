@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ARTIFACTS = BASE_DIR / "test-artifacts"
 
 
 def free_port():
@@ -31,6 +32,17 @@ def database_url_for(application_name):
     query["application_name"] = application_name
     path = "/" + connection.settings_dict["NAME"]
     return urllib.parse.urlunsplit(parts._replace(path=path, query=urllib.parse.urlencode(query)))
+
+
+def direct_connection():
+    """A psycopg connection of our own to the test database, in autocommit: usable beside Playwright's event loop
+    (where Django refuses ORM calls), and reading live statistics instead of a transaction's snapshot."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    for key in ("pool", "cursor_factory", "context"):
+        params.pop(key, None)
+    return psycopg.connect(**params, autocommit=True)
 
 
 def get(url, headers=None, timeout=30):
@@ -52,8 +64,8 @@ def get(url, headers=None, timeout=30):
 @contextlib.contextmanager
 def running(command, *, port, env, ready_path="/robots.txt", timeout=120):
     """Run ``command`` (its own process group) until the block ends; yields the base URL once it answers."""
-    (BASE_DIR / "test-artifacts").mkdir(exist_ok=True)
-    log = open(BASE_DIR / "test-artifacts" / f"server-{port}.log", "w")  # noqa: SIM115 (closed in finally)
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed in finally)
     process = subprocess.Popen(
         command,
         cwd=BASE_DIR,

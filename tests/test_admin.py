@@ -377,6 +377,9 @@ def test_the_groups_hold_exactly_these_permissions(db):
         "change_synonym",
         "delete_synonym",
         "view_historicalsynonym",
+        # Visitors' error reports (contact page): editors read them and mark them handled.
+        "view_errorreport",
+        "change_errorreport",
     }
     for name, expected in [("Editor", editor), ("Publisher", editor | {"publish_article"})]:
         granted = set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))

@@ -1,27 +1,28 @@
 """Serving under load: runserver (`make run`) and `make serve` (gunicorn) answer 32 concurrent clients without
 a 5xx, and PostgreSQL never sees more connections from them than the pool bound (processes x pool size)."""
 
+import gzip
+import json
 import random
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg
 import pytest
-from django.db import connection
 
-from conditions.models import Code
-
-from .servers import database_url_for, free_port, get, running
+from .servers import ARTIFACTS, database_url_for, direct_connection, free_port, get, running
+from .test_headers import assert_security_headers
 
 CLIENTS = 32
 REQUESTS = 240
 
 
 @pytest.fixture(scope="module")
-def sample_paths(django_db_blocker):
-    with django_db_blocker.unblock():
-        codes = list(Code.objects.order_by("?").values_list("code", flat=True)[:150])
+def sample_paths(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), direct_connection() as conn:
+        rows = conn.execute("SELECT code FROM conditions_code ORDER BY random() LIMIT 150").fetchall()
+    codes = [row[0] for row in rows]
     paths = [f"/codes/{code}/" for code in codes]
     paths += ["/", "/chapters/13/", "/blocks/M60-M63/", "/codes/m612", "/codes/Q99.99/", "/robots.txt"]
     paths += [f"/search/?q={q}" for q in ("diabetes", "tennis+elbow", "fractur+femur", "M61", "heart")]
@@ -42,11 +43,7 @@ class ConnectionCounter(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self):
-        params = connection.get_connection_params()
-        params.pop("pool", None)
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        with psycopg.connect(**params, autocommit=True) as conn:
+        with direct_connection() as conn:
             while not self.stopping.is_set():
                 count = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
@@ -81,27 +78,117 @@ def assert_holds(base, paths, counter, bound):
     assert 1 <= counter.most <= bound, counter.most
 
 
-@pytest.mark.django_db
-def test_development_server_holds_32_concurrent_clients(sample_paths):
+def test_development_server_holds_32_concurrent_clients(sample_paths, django_db_blocker):
     port, name = free_port(), "icdsite-test-runserver"
-    env = {"DATABASE_URL": database_url_for(name), "DEBUG": "1", "DB_POOL_MAX_SIZE": "4"}
+    with django_db_blocker.unblock():
+        env = {"DATABASE_URL": database_url_for(name), "DEBUG": "1", "DB_POOL_MAX_SIZE": "4"}
     command = [".venv/bin/python", "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with running(command, port=port, env=env) as base:
+        # Django's development server would name Python's version.
+        assert get(base + "/robots.txt")[1]["Server"] == "icdsite"
         assert_holds(base, sample_paths, ConnectionCounter(name), bound=4)
 
 
-@pytest.mark.django_db
-def test_make_serve_holds_32_concurrent_clients(sample_paths):
-    port, name = free_port(), "icdsite-test-serve"
-    env = {
-        "DATABASE_URL": database_url_for(name),
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "2",
-    }
-    with running(["make", "serve"], port=port, env=env) as base:
-        status, headers, _ = get(base + "/codes/M61.2/")
-        assert status == 200
-        assert headers["Server"] == "gunicorn"
-        # 2 workers x 2 threads, one pooled connection per thread.
-        assert_holds(base, sample_paths, ConnectionCounter(name), bound=4)
+@pytest.fixture(scope="module")
+def make_serve(django_db_setup, django_db_blocker):
+    """`make serve` on a free port against the test database: 2 workers x 2 threads, so at most 4 connections."""
+    with django_db_blocker.unblock():
+        port, name = free_port(), "icdsite-test-serve"
+        env = {
+            "DATABASE_URL": database_url_for(name),
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "2",
+        }
+        env.pop("SECRET_KEY", None)
+        with running(["make", "serve"], port=port, env=env) as base:
+            yield base, name, ARTIFACTS / f"server-{port}.log"
+
+
+def test_make_serve_holds_32_concurrent_clients(make_serve, sample_paths):
+    base, name, _ = make_serve
+    status, headers, _ = get(base + "/codes/M61.2/")
+    assert status == 200
+    assert_holds(base, sample_paths, ConnectionCounter(name), bound=4)
+
+
+def test_make_serve_makes_a_throwaway_secret_key_and_says_so(make_serve):
+    log = make_serve[2].read_text()
+    assert "SECRET_KEY is not set: using a throwaway key" in log
+    assert "Listening at: http://127.0.0.1:" in log
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/codes/M61.2/", 200),
+        ("/search/?q=tennis+elbow", 200),
+        ("/api/search?q=asthma", 200),
+        ("/admin/login/", 200),
+        ("/codes/Q99.99/", 404),
+        ("/no/such/page", 404),
+        ("/healthz", 200),
+    ],
+)
+def test_make_serve_sends_the_security_headers(make_serve, path, status):
+    got, headers, _ = get(make_serve[0] + path)
+    assert got == status
+    assert_security_headers(headers)
+    # The server names neither Python nor a version.
+    assert headers["Server"] == "gunicorn"
+    assert not headers.get("X-Powered-By")
+
+
+def test_make_serve_serves_hashed_compressed_static_files_for_a_year(make_serve):
+    base = make_serve[0]
+    _, _, body = get(base + "/codes/M61.2/")
+    stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]{12}\.css)"', body)
+    assert stylesheet, "the page links the hashed stylesheet"
+    status, headers, css = get(base + stylesheet[1].decode(), headers={"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert "max-age=315360000" in headers["Cache-Control"] and "immutable" in headers["Cache-Control"]
+    assert gzip.decompress(css).startswith(b"/* icdsite")
+
+
+def test_make_serve_health_checks(make_serve):
+    base = make_serve[0]
+    status, headers, body = get(base + "/healthz")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    assert "no-store" in headers["Cache-Control"]
+    status, headers, body = get(base + "/readyz")
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "checks": {"database": True}}
+    assert "no-store" in headers["Cache-Control"]
+
+
+def test_make_serve_writes_one_json_line_per_request(make_serve):
+    base, _, log_file = make_serve
+    status, headers, _ = get(base + "/codes/M61.2/?from=log-test", headers={"X-Request-ID": "log-test-42"})
+    assert headers["X-Request-ID"] == "log-test-42"
+    # A request id that is not a plain token is replaced by one made here.
+    _, headers, _ = get(base + "/robots.txt", headers={"X-Request-ID": "bad id <x>"})
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.startswith("{")]
+        ours = [line for line in lines if line["request_id"] == "log-test-42"]
+        if ours:
+            break
+        time.sleep(0.2)
+    assert len(ours) == 1
+    line = ours[0]
+    assert set(line) == {"time", "method", "path", "status", "duration_ms", "request_id"}
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/codes/M61.2/", 200)
+    assert line["duration_ms"] > 0
+    assert line["time"].endswith("+00:00")
+
+
+def test_make_serve_favicon_and_touch_icon(make_serve):
+    base = make_serve[0]
+    status, headers, body = get(base + "/favicon.ico")
+    assert (status, headers["Content-Type"]) == (200, "image/x-icon")
+    assert body[:4] == b"\x00\x00\x01\x00"  # the ICO signature
+    status, headers, body = get(base + "/apple-touch-icon.png")
+    assert (status, headers["Content-Type"]) == (200, "image/png")
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"

@@ -144,6 +144,16 @@ class Article(models.Model):
             self.publish_at and self.publish_at > timezone.now()
         )
 
+    @property
+    def is_sample(self):
+        """Sample content written to show how articles look (its author line says so), not an editor's article."""
+        return "sample content" in self.author.lower()
+
+    @property
+    def is_reviewed(self):
+        """Whether the page may say "medically reviewed by": a named reviewer, and never on sample content."""
+        return bool(self.medical_reviewer) and not self.is_sample
+
 
 # Links to sources are web pages only: never javascript:, data: or other schemes.
 validate_web_url = URLValidator(
