@@ -115,5 +115,7 @@ class EditorsAdminSite(admin.AdminSite):
         if not device.confirmed:
             context["secret"] = b32encode(device.bin_key).decode()
             # segno writes plain SVG elements (no script, no style), safe to put in the page.
-            context["qr_svg"] = mark_safe(segno.make(device.config_url, error="m").svg_inline(scale=4))  # noqa: S308
+            context["qr_svg"] = mark_safe(
+                segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+            )  # noqa: S308
         return TemplateResponse(request, "admin/two_factor.html", context)
