@@ -78,8 +78,13 @@ bench: data
 	$(BIN)/python bench/pages_bench.py
 	$(BIN)/python bench/admin_bench.py
 
+# Search speed over HTTP against `make serve` (the script starts it); wrk from Debian for the load figures.
 bench-search: data
-	$(BIN)/python bench/search_bench.py
+	@if ! command -v wrk >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null; \
+	fi
+	$(BIN)/python bench/search_bench.py --port $(PORT)
 
 clean: db-stop
 	rm -rf $(VENV) .pgdata staticfiles

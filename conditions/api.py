@@ -6,6 +6,8 @@ HTML code page, so the two never disagree. ``/api/search`` ranks codes,
 ``/api/openapi.json`` describes them all (``conditions.openapi``) and ``/api/`` shows that to people.
 """
 
+from dataclasses import asdict
+
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -77,6 +79,23 @@ def code_data(page: pages.CodePage) -> dict:
         if page.seventh_source
         else None,
         "article": {"title": article.title, "summary": article.summary} if article else None,
+        **plain_words_data(page),
+    }
+
+
+def plain_words_data(page: pages.CodePage) -> dict:
+    """The page's plain words, and the ancestor's article a code without its own shows ("About M77.1 ...")."""
+    family = page.family_article
+    return {
+        "plain_words": asdict(page.plain_words) if page.plain_words else None,
+        "family_article": {
+            "code": family.code_id,
+            "title": family.title,
+            "summary": family.summary,
+            "url": family.get_absolute_url(),
+        }
+        if family
+        else None,
     }
 
 

@@ -22,16 +22,17 @@ from conditions.models import Article, Code
 
 # Inclusion terms apply to the codes below the level they are written at (a
 # child of M77.1 "Tennis elbow" is still tennis elbow), so each code gets its
-# own and its ancestors', category first; includes notes likewise. Other notes
-# (excludes, code first, ...) stay with their own code. 7th-character notes
-# are boilerplate and left out.
+# own and its ancestors', category first; includes notes likewise. Plain notes
+# stay with their own code. Excludes, code first, use additional code and code
+# also notes name *other* conditions (what a code is not, or what to code
+# beside it): a search must never find a code, or quote it, for those words,
+# so they are not searchable. 7th-character notes are boilerplate.
 CODE_TEXT_SQL = """
 WITH own AS (
     SELECT owner AS code,
            string_agg(text, ' | ' ORDER BY kind DESC, position)
                FILTER (WHERE kind IN ('inclusion_term', 'includes')) AS inclusion,
-           string_agg(text, ' | ' ORDER BY kind, position)
-               FILTER (WHERE kind NOT IN ('inclusion_term', 'includes', 'seventh_character_note')) AS other
+           string_agg(text, ' | ' ORDER BY kind, position) FILTER (WHERE kind = 'note') AS other
     FROM conditions_note
     WHERE owner_type = 'code'
     GROUP BY owner

@@ -6,8 +6,8 @@ The views only validate the address, call ``conditions.pages`` and render.
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import api, pages, services, trust
 from .icd10cm import canonical_code
@@ -116,6 +116,8 @@ def privacy(request):
     return render(request, "pages/privacy.html")
 
 
+@never_cache  # the form holds a CSRF token: no shared cache may keep it
+@require_http_methods(["GET", "POST"])
 def contact(request):
     """Contact and report an error: the form, and after a report, the same page thanking the sender."""
     status = 200

@@ -306,3 +306,23 @@ def test_an_editors_article_without_a_reviewer_says_so(client):
     assert (
         "Written by Dana Writer. Not medically reviewed. No clinician has checked this article yet." in text
     )
+
+
+# --- The API gives what the page gives -----------------------------------------
+
+
+def test_the_api_carries_the_plain_words_and_the_family_article(client):
+    make_article("M77.1", "Tennis elbow")
+    data = client.get("/api/codes/M77.12").json()
+    facts = {fact["label"]: fact["text"] for fact in data["plain_words"]["facts"]}
+    assert facts == {"What": "Lateral epicondylitis", "Where": "elbow", "Side": "left side"}
+    assert data["plain_words"]["also_called"] == ["Tennis elbow"]
+    assert data["family_article"] == {
+        "code": "M77.1",
+        "title": "Tennis elbow",
+        "summary": "Summary of Tennis elbow.",
+        "url": "/codes/M77.1/",
+    }
+    fracture = client.get("/api/codes/S72.001A").json()["plain_words"]
+    assert [part["characters"] for part in fracture["parts"]] == ["S72", "0", "0", "1", "A"]
+    assert fracture["facts"][-1]["label"] == "Visit"

@@ -102,6 +102,11 @@ def test_bad_reports_get_a_clear_error_and_nothing_is_stored(client, data, error
     assert not ErrorReport.objects.exists()
 
 
+def test_the_contact_page_is_never_cached_and_takes_only_get_and_post(client):
+    assert "no-cache" in client.get("/contact/")["Cache-Control"]
+    assert client.put("/contact/").status_code == 405
+
+
 def test_a_bot_filling_the_hidden_field_is_thanked_but_not_stored(client):
     response = client.post("/contact/", {"message": "Buy now", "website": "http://spam.example"})
     assert response.status_code == 302

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from conditions.search import AUTOCOMPLETE_LIMIT, SEARCH_CONFIG, Query, ranked, suggestions, understand
+from conditions.search.variants import variant_number, variant_penalty
 
 
 def title_vector():
@@ -174,6 +175,11 @@ class Code(models.Model):
         output_field=SearchVectorField(),
         db_persist=True,
     )
+    # Neonatal, pregnancy, poisoning, history, screening, "elsewhere" and later-encounter codes rank below the
+    # main condition unless a query names them (conditions.search.variants); the penalty is in search_prior.
+    search_variant = models.GeneratedField(
+        expression=variant_number(), output_field=models.SmallIntegerField(), db_persist=True
+    )
     # Search ranks equal matches by generality (short title, high level), lifting billable codes and
     # codes with a published article; stored so ranking tens of thousands of matches costs no arithmetic.
     search_prior = models.GeneratedField(
@@ -184,6 +190,7 @@ class Code(models.Model):
             / (Value(5.0) + Cast("depth", models.FloatField()))
             * Case(When(billable=True, then=Value(1.1)), default=Value(1.0))
             * Case(When(has_article=True, then=Value(1.5)), default=Value(1.0))
+            * variant_penalty()
         ),
         output_field=models.FloatField(),
         db_persist=True,

@@ -19,35 +19,12 @@ from django.db import transaction
 
 from conditions import services
 from conditions.images import bundled_illustration
-from conditions.models import Article, ArticleSource, Code, Synonym
+from conditions.lay_terms import load_lay_terms, read_lay_terms
+from conditions.models import Article, ArticleSource, Code
 
 HERE = Path(__file__).resolve().parent
 AUTHOR = "icdsite editorial team (sample content)"
 LOADER_USERNAME = "sample-content"
-
-# Lay terms people type, and what the official titles say (or the code they mean).
-SYNONYMS = [
-    ("heart attack", "myocardial infarction", None),
-    ("high blood pressure", "hypertension", "I10"),
-    ("sugar diabetes", "type 2 diabetes mellitus", None),
-    ("adult onset diabetes", "type 2 diabetes mellitus", None),
-    ("tennis elbow", "lateral epicondylitis", "M77.1"),
-    ("golfer's elbow", "medial epicondylitis", "M77.0"),
-    ("heartburn", "gastro-esophageal reflux", "K21.9"),
-    ("acid reflux", "gastro-esophageal reflux", "K21.9"),
-    ("lower back pain", "low back pain", "M54.50"),
-    ("stroke", "cerebral infarction", None),
-    ("flu", "influenza", None),
-    ("pink eye", "conjunctivitis", None),
-    ("broken bone", "fracture", None),
-    ("kidney stone", "calculus of kidney", None),
-    ("shingles", "zoster", None),
-    ("strep throat", "streptococcal pharyngitis", "J02.0"),
-    ("ear infection", "otitis media", None),
-    ("bladder infection", "cystitis", None),
-    ("hay fever", "allergic rhinitis", None),
-    ("bone in muscle", "ossification of muscle", "M61.2"),
-]
 
 
 @dataclass
@@ -106,7 +83,6 @@ def load_sample_content() -> Summary:
         services.article_submit(article=article, user=user)
         services.article_publish(article=article, user=user)
         summary.created.append(meta["code"])
-    for term, meaning, code in SYNONYMS:
-        _, created = Synonym.objects.get_or_create(term=term, defaults={"meaning": meaning, "code_id": code})
-        summary.synonyms_created += created
+    # The lay terms live in the search vocabulary (conditions/data/lay_terms.txt); editors' changes are kept.
+    summary.synonyms_created = len(load_lay_terms(read_lay_terms()).created)
     return summary

@@ -11,12 +11,13 @@ nothing here writes: the searchable text on code rows is kept by
 
 from .compile import SEARCH_CONFIG
 from .parse import MAX_QUERY_LENGTH, Kind, Parsed, clean, parse
-from .rank import Match, ranked
+from .rank import FAMILY_ROWS, Match, collapsed, collapsed_counts, ranked
 from .resolve import Fallback, Query, icd9_targets, resolve, understand
-from .results import AUTOCOMPLETE_LIMIT, highlight, matching_sections, suggestions
+from .results import AUTOCOMPLETE_LIMIT, highlight, matching_sections, suggestions, with_families
 
 __all__ = [
     "AUTOCOMPLETE_LIMIT",
+    "FAMILY_ROWS",
     "MAX_QUERY_LENGTH",
     "SEARCH_CONFIG",
     "Fallback",
@@ -25,6 +26,8 @@ __all__ = [
     "Parsed",
     "Query",
     "clean",
+    "collapsed",
+    "collapsed_counts",
     "highlight",
     "icd9_targets",
     "matching_sections",
@@ -33,4 +36,5 @@ __all__ = [
     "resolve",
     "suggestions",
     "understand",
+    "with_families",
 ]

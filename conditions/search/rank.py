@@ -15,12 +15,26 @@ import operator
 from functools import reduce
 
 from django.contrib.postgres.search import SearchQuery, TrigramWordSimilarity
-from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Concat, Left, Length, Lower, StrIndex, Upper
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Concat, Left, Length, Ln, Lower, Round, RowNumber, StrIndex, Upper
 from django.db.models.lookups import Exact, GreaterThan
 
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
 from .resolve import Fallback, Query
+from .variants import lifted
 
 # PostgreSQL carries the selected columns of every match through the sort: leave the bulky ones out.
 HEAVY_COLUMNS = (
@@ -32,18 +46,9 @@ HEAVY_COLUMNS = (
     "ancestors",
 )
 
-# Variants of a condition that rank below the main condition unless the query names them.
-VARIANTS = {
-    "neonatal": Q(code__regex=r"^P"),
-    "pregnancy": Q(code__regex=r"^(O|Z3[3-9]|Z3A)"),
-    "poisoning": Q(code__regex=r"^T(3[6-9]|[45][0-9]|6[0-5])"),
-    "history": Q(code__regex=r"^(Z8[0-9]|Z9[0-2])"),
-    "screening": Q(code__regex=r"^Z1[1-3]"),
-    "elsewhere": Q(title__icontains="classified elsewhere"),
-    # 7th characters D, G, H, J, K, M, N, P, Q, R (subsequent encounter) and S (sequela): initial first.
-    "later encounter": Q(code__regex=r"^.{7}[DGHJKMNPQRS]$"),
-}
-VARIANT_FACTOR = 0.3
+# Scores within about 5% of each other are equal: official order decides (A before B, left before right),
+# not a few characters of title length.
+BUCKETS_PER_UNIT = 20
 
 
 class Match:
@@ -58,8 +63,11 @@ def raw(node: Node | None, weights: str = "") -> SearchQuery:
     return SearchQuery(tsquery(node, weights), search_type="raw", config=SEARCH_CONFIG)
 
 
-def ranked(queryset: QuerySet, query: Query) -> QuerySet:
-    """Codes matching ``query``, best first, annotated with ``match`` and ``score``."""
+def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
+    """Codes matching ``query``, best first, annotated with ``match`` and ``score``.
+
+    ``weights`` ("A": code and title) keeps only the codes whose words match there.
+    """
     if query.is_empty:
         return queryset.none()
     queryset = queryset.defer(*HEAVY_COLUMNS)
@@ -77,7 +85,7 @@ def ranked(queryset: QuerySet, query: Query) -> QuerySet:
         condition |= Q(upper_title__trigram_word_similar=text)
         score = TrigramWordSimilarity(Value(text), "upper_title")
     elif query.tree is not None:
-        condition |= Q(search_vector=raw(query.tree))
+        condition |= Q(search_vector=raw(query.tree, weights))
         score = _text_score(query)
     match = Case(
         *(When(code=code, then=Value(Match.PINNED + i / 100)) for i, code in enumerate(query.pinned[:50])),
@@ -88,8 +96,8 @@ def ranked(queryset: QuerySet, query: Query) -> QuerySet:
     # the result as model instances (values_list() would drop the columns).
     return (
         queryset.filter(condition)
-        .annotate(match=match, score=score)
-        .order_by("match", "-score", "sort_order")
+        .annotate(match=match, score=score, bucket=Round(Ln("score") * BUCKETS_PER_UNIT))
+        .order_by("match", "-bucket", "sort_order")
     )
 
 
@@ -133,11 +141,13 @@ def _text_score(query: Query):
         )
         * F("search_prior")
     )
+    if query.related:
+        score = score * _factor(Q(code__in=query.related), 3.0)
     if query.boost is not None:
         score = score * _factor(Q(search_vector=raw(query.boost, "AB")), 2.0)
-    unnamed = [condition for variant, condition in VARIANTS.items() if variant not in query.named]
-    if unnamed:
-        score = score * _factor(reduce(operator.or_, unnamed), VARIANT_FACTOR)
+    # The stored prior holds each variant's penalty; a query naming the variant lifts it.
+    for number, factor in lifted(query.named).items():
+        score = score * _factor(Q(search_variant=number), factor)
     if query.fallback == Fallback.SOME:
         # Rows matching more of the words first.
         matched = reduce(
@@ -153,3 +163,65 @@ def _text_score(query: Query):
         )
         score = score * matched * matched
     return score
+
+
+# A family is a subcategory (4 characters, "S42.4") with everything under it; categories and
+# subcategories head their own. A family with more matches than this shows as one row.
+FAMILY_ROWS = 5
+
+
+def family_of():
+    return Case(When(depth__lte=2, then=F("code")), default=Left("code", 5), output_field=TextField())
+
+
+def collapsible(query: Query) -> bool:
+    """Word searches collapse families; a code prefix lists everything under it in official order."""
+    return not query.is_empty and not query.code_prefix
+
+
+def collapsed(results: QuerySet, query: Query) -> QuerySet:
+    """The ranked results with each large family as its best row, annotated ``family`` and ``family_size``.
+
+    Ten different conditions fit on a page instead of one family's 48 fracture codes.
+    """
+    if not collapsible(query):
+        return results
+    order = [F("match").asc(), F("bucket").desc(), F("sort_order").asc()]
+    return (
+        results.annotate(
+            family=family_of(),
+            family_rank=Window(RowNumber(), partition_by=family_of(), order_by=order),
+            family_size=Window(Count("*"), partition_by=family_of()),
+        )
+        .filter(Q(family_rank=1) | Q(family_size__lte=FAMILY_ROWS))
+        .order_by(*order)
+    )
+
+
+def family_members(results: QuerySet, families, per_family: int = 10) -> dict[str, list]:
+    """The best ``per_family`` matches of each given family, best first (for a collapsed row's list)."""
+    order = [F("match").asc(), F("bucket").desc(), F("sort_order").asc()]
+    members = {}
+    ranked_members = (
+        results.annotate(
+            family=family_of(), family_rank=Window(RowNumber(), partition_by=family_of(), order_by=order)
+        )
+        .filter(family__in=list(families), family_rank__lte=per_family + 1)
+        .order_by(*order)
+    )
+    for code in ranked_members:
+        members.setdefault(code.family, []).append(code)
+    return members
+
+
+def collapsed_counts(results: QuerySet, query: Query) -> tuple[int, int]:
+    """(rows ``collapsed`` gives, codes matched), counted by family without scoring a row."""
+    if not collapsible(query):
+        count = results.count()
+        return count, count
+    families = results.order_by().annotate(family=family_of()).values("family").annotate(size=Count("*"))
+    totals = families.aggregate(
+        rows=Sum(Case(When(size__lte=FAMILY_ROWS, then=F("size")), default=Value(1))),
+        codes=Sum("size"),
+    )
+    return totals["rows"] or 0, totals["codes"] or 0

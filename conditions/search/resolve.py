@@ -16,8 +16,10 @@ from django.db import connection
 
 from .compile import SEARCH_CONFIG, And, Lexeme, Node, Not, Phrase, all_of, any_of, one_of, tsquery
 from .parse import Kind, Parsed, Term, code_shape, parse, words_of
+from .variants import named_variants
 
 COMPLETIONS = 6
+TYPED_TERMS = 3
 # A completion used by fewer than this share of the most common one is left out (asth: asthma, not asthenia).
 COMPLETION_SHARE = 0.1
 # Below this trigram similarity a "correction" is more often another word (gerd -> german).
@@ -28,36 +30,6 @@ class Fallback:
     ALL = None  # every word matched
     SOME = "some"  # rows matching most of the words
     SIMILAR = "similar"  # titles that look alike
-
-
-# A query naming one of these lets its variants rank as main conditions (see rank.VARIANTS).
-VARIANT_WORDS = {
-    "neonatal": ("newborn", "neonat", "perinat", "fetus", "fetal", "birth", "infant", "baby", "babies"),
-    "pregnancy": (
-        "pregnan",
-        "obstet",
-        "matern",
-        "gestat",
-        "childbirth",
-        "labor",
-        "labour",
-        "deliver",
-        "puerper",
-        "postpartum",
-        "prenatal",
-        "antenatal",
-        "trimester",
-        "miscarr",
-        "abortion",
-        "fetus",
-        "fetal",
-    ),
-    "poisoning": ("poison", "overdos", "toxic", "adverse", "underdos", "venom", "drug", "medicat"),
-    "history": ("history",),
-    "screening": ("screen",),
-    "elsewhere": ("elsewhere",),
-    "later encounter": ("sequela", "subsequent", "late", "aftercare", "healing", "nonunion", "malunion"),
-}
 
 
 @dataclass(frozen=True)
@@ -71,9 +43,10 @@ class Query:
     tree: Node | None = None  # the words (with completions, corrections and synonyms) as a tsquery tree
     boost: Node | None = None  # rows matching this (a synonym's meaning) rank first among text matches
     pinned: tuple[str, ...] = ()  # codes put first: synonyms naming a code, ICD-9-CM crosswalk targets
+    related: tuple[str, ...] = ()  # codes of lay terms that cover part of the query: lifted when they match
     phrases: tuple[str, ...] = ()  # the words as typed and as synonyms put them, for exact-title boosts
     words: tuple[str, ...] = ()  # the plain words, for "search for each word alone"
-    named: frozenset[str] = frozenset()  # variants the query names (VARIANT_WORDS)
+    named: frozenset[str] = frozenset()  # variants the query names (see variants.py)
     corrected: str | None = None  # the query as corrected, when corrections were used
     suggestion: str | None = None  # "did you mean", when even corrections match nothing
     fallback: str | None = Fallback.ALL
@@ -126,8 +99,7 @@ ORDER BY length DESC, folded
 MATCHES_SQL = f"""
 SELECT EXISTS (
     SELECT 1 FROM conditions_code
-    WHERE (%(tsquery)s <> '' AND search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))
-       OR code = ANY(%(codes)s)
+    WHERE %(tsquery)s <> '' AND search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s)
 )
 """
 
@@ -208,9 +180,11 @@ def _nearest_code(cursor, text: str) -> str | None:
 
 
 def _has_matches(cursor, tree: Node | None, pinned) -> bool:
-    if tree is None and not pinned:
+    if pinned:
+        return True  # synonyms' codes exist (the vocabulary test checks them; the admin picks real codes)
+    if tree is None:
         return False
-    cursor.execute(MATCHES_SQL, {"tsquery": tsquery(tree), "codes": list(pinned)})
+    cursor.execute(MATCHES_SQL, {"tsquery": tsquery(tree)})
     return cursor.fetchone()[0]
 
 
@@ -240,7 +214,13 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         partial = None  # on the results page a known or short word is taken as typed
     fixed = _corrected(parsed.clauses, lookup)
     original_text, fixed_text = _spaced(parsed.all_words), _spaced(_all_words(fixed))
-    typing = " " + " ".join(parsed.all_words) if partial else ""
+    # While typing, lay terms the query starts ("heart att" -> heart attack, "pink e" -> pink eye).
+    typing = (
+        _spaced(parsed.all_words).rstrip() if parsed.autocomplete and not parsed.text.endswith(" ") else ""
+    )
+    typing = typing if len(typing.strip()) >= 3 else ""
+    # One word being typed completes to one-word terms only (diab: diabetes; asth: not "asthma attack").
+    one_word = len(parsed.all_words) == 1
     cursor.execute(SYNONYM_SQL, {"original": original_text, "corrected": fixed_text, "typing": typing})
     synonyms = cursor.fetchall()
     # A whole lay term is not "completed" into other words (UTI is not utilities).
@@ -248,8 +228,21 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         partial = None
 
     def build(clauses, text):
-        found = [(folded, meaning, code) for folded, meaning, code in synonyms if folded in text]
-        typed = [(f, m, c) for f, m, c in synonyms if typing and f.startswith(typing) and f not in text]
+        found = []  # longest first; a term inside a longer one found ("cold" in "cold sore") is left out
+        for folded, meaning, code in synonyms:
+            if folded in text and not any(folded in longer for longer, _, _ in found):
+                found.append((folded, meaning, code))
+        typed = sorted(
+            (
+                (f, m, c)
+                for f, m, c in synonyms
+                if typing and f.startswith(typing) and f not in text and not (one_word and f.count(" ") > 2)
+            ),
+            key=lambda synonym: len(synonym[0]),
+        )[:TYPED_TERMS]
+        # A term's code goes first when the terms cover the whole query; otherwise it only lifts the code.
+        whole = set(text.split()) <= {w for folded, _, _ in found for w in folded.split()}
+        codes = tuple(dict.fromkeys(c for _, _, c in found if c))
         tree = one_of(_clause_tree(c, lookup, partial) for c in clauses)
         alternatives = []
         for clause in clauses:
@@ -271,9 +264,10 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         return {
             "tree": one_of([tree, *alternatives]),
             "boost": one_of(alternatives),
-            "pinned": tuple(dict.fromkeys(c for _, _, c in found + typed if c)),
+            "pinned": tuple(dict.fromkeys((codes if whole else ()) + tuple(c for _, _, c in typed if c))),
+            "related": () if whole else codes,
             "phrases": tuple(dict.fromkeys(p for p in phrases if p)),
-            "named": _named(text + " " + meanings),
+            "named": named_variants(text + " " + meanings),
         }
 
     base = {"text": parsed.text, "kind": Kind.WORDS, "words": parsed.words}
@@ -305,15 +299,6 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         if cursor.fetchone()[0]:
             return _replace(query, tree=None, boost=None, phrases=(text,), fallback=Fallback.SIMILAR)
     return query
-
-
-def _named(text: str) -> frozenset[str]:
-    words = text.split()
-    return frozenset(
-        variant
-        for variant, starts in VARIANT_WORDS.items()
-        if any(word.startswith(start) for word in words for start in starts)
-    )
 
 
 def _all_words(clauses) -> tuple[str, ...]:

@@ -6,12 +6,12 @@ import re
 
 from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
-from .rank import ranked, raw
+from .rank import FAMILY_ROWS, family_members, ranked, raw
 from .resolve import Query
 
 AUTOCOMPLETE_LIMIT = 8
@@ -99,15 +99,36 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     """Suggestions while typing: codes from their first character, or the ranked words search.
 
     Text suggestions come from categories and subcategories first (a small
-    partial index keeps this fast); deeper codes fill the list when those
-    are too few.
+    partial index keeps this fast), those matching in the title first;
+    deeper codes fill the list when those are too few.
     """
     if query.is_empty:
         return []
     codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
     if query.code_prefix:
         return list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
-    found = list(ranked(codes.filter(depth__lte=2), query)[:limit])
-    if len(found) < limit:
-        found += ranked(codes.filter(depth__gt=2), query)[: limit - len(found)]
+    # The codes the query names (lay terms) come first whatever their level; then codes whose
+    # titles match ("covi": COVID-19 before a coagulopathy whose inclusion term mentions it).
+    top = Q(depth__lte=2) | Q(code__in=query.pinned) if query.pinned else Q(depth__lte=2)
+    found = []
+    for part, weights in ((top, "A"), (~top, "A"), (top, ""), (~top, "")):
+        if len(found) < limit:
+            known = [c.code for c in found]
+            found += ranked(codes.filter(part).exclude(code__in=known), query, weights=weights)[
+                : limit - len(found)
+            ]
     return found
+
+
+def with_families(codes, results: QuerySet) -> None:
+    """Give each collapsed row (``family_size`` above FAMILY_ROWS) ``family_title`` and ``family_list``.
+
+    ``results`` is the uncollapsed ranking the rows came from; one query lists the members of
+    every large family on the page and one fetches the families' titles.
+    """
+    families = [code.family for code in codes if getattr(code, "family_size", 1) > FAMILY_ROWS]
+    members = family_members(results, families) if families else {}
+    titles = dict(results.model._default_manager.filter(code__in=families).values_list("code", "title"))
+    for code in codes:
+        code.family_list = [m for m in members.get(getattr(code, "family", None), []) if m.code != code.code]
+        code.family_title = titles.get(getattr(code, "family", None), "")

@@ -74,3 +74,30 @@ def test_the_box_works_without_javascript(site, browser):
         page.press("#site-q", "Enter")
     assert page.url.endswith("/codes/M61.2/")
     context.close()
+
+
+@pytest.mark.parametrize(
+    "typed, first, absent",
+    [
+        ("heart att", "I21 ", ["I10 ", "Y93 "]),
+        ("knee pa", "M25.56 ", []),
+        ("asth", "J45 ", ["R53.1 "]),
+        ("covi", "U07.1 ", ["D68.8 "]),
+        ("broken wr", "S52.5 ", []),
+        ("pink e", "H10 ", []),
+    ],
+)
+def test_suggestions_complete_what_patients_type(site, page, typed, first, absent):
+    page.goto(site + "/")
+    box = page.locator("#site-q")
+    box.press_sequentially(typed, delay=30)
+    options = suggestions(page)
+    # The list follows the last keystroke: wait until it shows the answer for the whole text.
+    page.wait_for_function(
+        "first => (document.querySelector('#site-q-listbox [role=option]') || {}).textContent?.startsWith(first)",
+        arg=first,
+        timeout=10_000,
+    )
+    texts = options.all_inner_texts()
+    assert texts[0].startswith(first)
+    assert not [text for text in texts if text.startswith(tuple(absent))] if absent else texts

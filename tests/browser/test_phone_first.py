@@ -221,3 +221,21 @@ def test_a_code_page_prints_cleanly(page, live_server, tennis_elbow_article, art
     assert f"{live_server.url}/codes/M77.12/" in stamp and "FY2026 (April 1, 2026 update)" in stamp
     assert "FY2026" in page.locator(".site-footer").inner_text()
     page.pdf(path=str(artifacts / "print-M77.12.pdf"))
+
+
+@pytest.mark.parametrize("path", ["/codes/M61.2/", "/codes/no-such-code/", "/"])
+def test_the_search_placeholder_is_not_cut_on_a_phone(phone, live_server, path):
+    phone.goto(f"{live_server.url}{path}")
+    box = phone.locator('input[name="q"]')
+    # The placeholder's text, measured in the input's own font, fits inside the input's padding box.
+    fits = box.evaluate(
+        """input => {
+            const style = getComputedStyle(input, "::placeholder");
+            const context = document.createElement("canvas").getContext("2d");
+            context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+            const room = input.clientWidth - parseFloat(getComputedStyle(input).paddingLeft)
+                - parseFloat(getComputedStyle(input).paddingRight);
+            return context.measureText(input.placeholder).width <= room;
+        }"""
+    )
+    assert fits, path

@@ -1,38 +1,33 @@
-"""Load the starter list of lay search terms: ``manage.py load_synonyms [--file PATH]``.
+"""Load the shipped lay-term vocabulary into the editors' synonyms: ``manage.py load_synonyms [--file PATH]``.
 
-Adds the terms the database lacks and leaves every existing term as editors
-left it, so running it again (``make data`` does) changes nothing.
+Adds the terms the database lacks; a term already there stays as editors left
+it and a term an editor deleted is not brought back, so running it again
+(``make data`` does) changes nothing.
 """
 
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from conditions.models import Synonym
-
-STARTER_LIST = Path(__file__).resolve().parents[2] / "data" / "lay_synonyms.json"
+from conditions.lay_terms import DEFAULT_PATH, VocabularyError, load_lay_terms, read_lay_terms
 
 
 class Command(BaseCommand):
-    help = "Add the starter list of lay search terms (synonyms) that the database does not hold yet."
+    help = "Add the shipped lay search terms (synonyms) the database lacks, keeping every editor's change."
 
     def add_arguments(self, parser):
-        parser.add_argument("--file", default=str(STARTER_LIST), help="JSON list of {term, meaning | code}.")
+        parser.add_argument(
+            "--file", default=str(DEFAULT_PATH), help="Vocabulary file: 'kind | term | code | meaning' lines."
+        )
 
     def handle(self, *args, file, verbosity=1, **options):
         try:
-            entries = json.loads(Path(file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+            entries = read_lay_terms(Path(file))
+        except (OSError, VocabularyError) as error:
             raise CommandError(f"{file}: {error}") from None
-        existing = {term.lower() for term in Synonym.objects.values_list("term", flat=True)}
-        new = [
-            Synonym(term=entry["term"], meaning=entry.get("meaning", ""), code_id=entry.get("code"))
-            for entry in entries
-            if entry["term"].lower() not in existing
-        ]
-        with transaction.atomic():
-            Synonym.objects.bulk_create(new, batch_size=500)
+        summary = load_lay_terms(entries)
         if verbosity:
-            self.stdout.write(f"Added {len(new)} search synonyms; {len(entries) - len(new)} already present.")
+            self.stdout.write(
+                f"{len(entries)} lay terms: {len(summary.created)} added, {len(summary.present)} already present, "
+                f"{len(summary.deleted)} deleted by editors and left out."
+            )
