@@ -123,6 +123,27 @@ SCHEMAS = {
             },
         }
     ),
+    "PlainWords": obj(
+        {
+            "code": STRING,
+            "facts": {"type": "array", "items": obj({"label": STRING, "text": STRING, "plain": STRING})},
+            "parts": {
+                "type": "array",
+                "description": "Characters of the code and what each adds.",
+                "items": obj({"characters": STRING, "position": STRING, "meaning": STRING, "plain": STRING}),
+            },
+            "terms": {
+                "type": "array",
+                "description": "[term, everyday meaning] for medical words of the title.",
+                "items": {"type": "array", "prefixItems": [STRING, STRING], "items": False, "minItems": 2},
+            },
+            "also_called": {"type": "array", "items": STRING},
+            "also_called_from": STRING,
+            "status": STRING,
+            "chapter_note": STRING,
+        },
+        "The code explained in plain words, from its official title and place (icdsite's own wording).",
+    ),
 }
 SCHEMAS["CodeDetail"] = obj(
     {
@@ -148,6 +169,16 @@ SCHEMAS["CodeDetail"] = obj(
                 obj(
                     {"title": STRING, "summary": STRING},
                     "The published plain-language article about the code.",
+                ),
+                {"type": "null"},
+            ]
+        },
+        "plain_words": {"oneOf": [ref("PlainWords"), {"type": "null"}]},
+        "family_article": {
+            "oneOf": [
+                obj(
+                    {"code": STRING, "title": STRING, "summary": STRING, "url": URL_PATH},
+                    "For a code without an article: the article of the nearest code above it that has one.",
                 ),
                 {"type": "null"},
             ]
