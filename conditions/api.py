@@ -10,12 +10,13 @@ from dataclasses import asdict
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from . import pages
 from .icd10cm import canonical_code
-from .models import Code
+from .models import Code, RetiredCode
 from .search import clean
 
 DEFAULT_LIMIT = 10
@@ -79,6 +80,7 @@ def code_data(page: pages.CodePage) -> dict:
         if page.seventh_source
         else None,
         "article": {"title": article.title, "summary": article.summary} if article else None,
+        "coding": page.coding,
         **plain_words_data(page),
     }
 
@@ -96,6 +98,22 @@ def plain_words_data(page: pages.CodePage) -> dict:
         }
         if family
         else None,
+    }
+
+
+def retired_data(retired) -> dict:
+    """A code FY2026 deleted: when it was valid and the codes to use instead."""
+    return {
+        "code": retired.code,
+        "title": retired.title,
+        "deleted": True,
+        "fiscal_years": retired.fiscal_years,
+        "billable_years": retired.billable_years,
+        "earlier_titles": [
+            {"fiscal_year": int(y), "title": t} for y, t in sorted(retired.earlier_titles.items())
+        ],
+        "replaced_by": retired.replaced_by,
+        "url": reverse("conditions:code", args=[retired.code]),
     }
 
 
@@ -142,6 +160,12 @@ def code_detail(request, code):
     except Code.DoesNotExist:
         page = None
     if page is None:
+        retired = RetiredCode.objects.filter(code=canonical).first() if canonical else None
+        if retired:
+            return JsonResponse(
+                {"error": f"{canonical} was deleted after FY{retired.last_year}.", **retired_data(retired)},
+                status=410,
+            )
         return error(f"No ICD-10-CM code {code[:16]!r}.", 404)
     return JsonResponse(code_data(page))
 

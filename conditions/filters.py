@@ -9,7 +9,8 @@ from .search import Query
 
 
 class CodeSearchFilter(django_filters.FilterSet):
-    """The search box query (ranked through ``CodeQuerySet.search``) narrowed by chapter, billable, article, level."""
+    """The search box query (ranked through ``CodeQuerySet.search``) narrowed by chapter, billable, article, level,
+    MS-DRG severity (CC, MCC) and CMS-HCC V28."""
 
     LEVELS = [
         (1, _("Category")),
@@ -17,6 +18,13 @@ class CodeSearchFilter(django_filters.FilterSet):
         (3, _("3rd level")),
         (4, _("4th level")),
         (5, _("5th level")),
+    ]
+
+    # MS-DRG severity of the FY2026 CC and MCC lists (CodeFacts.severity).
+    SEVERITIES = [
+        ("cc_or_mcc", _("CC or MCC")),
+        ("mcc", _("MCC")),
+        ("cc", _("CC")),
     ]
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_search", widget=forms.HiddenInput)
@@ -35,10 +43,19 @@ class CodeSearchFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(
         label=_("Level"), field_name="depth", choices=LEVELS, empty_label=_("Any level")
     )
+    severity = django_filters.ChoiceFilter(
+        label=_("MS-DRG severity"),
+        method="filter_severity",
+        choices=SEVERITIES,
+        empty_label=_("Any severity"),
+    )
+    hcc = django_filters.BooleanFilter(
+        label=_("In a CMS-HCC V28 category"), method="filter_hcc", widget=forms.CheckboxInput
+    )
 
     class Meta:
         model = Code
-        fields = ["q", "chapter", "billable", "has_article", "level"]
+        fields = ["q", "chapter", "billable", "has_article", "level", "severity", "hcc"]
 
     def __init__(self, data=None, queryset=None, *, query: Query | None = None, **kwargs):
         """``query``: the view's already understood query, so the text is parsed and resolved once."""
@@ -47,6 +64,13 @@ class CodeSearchFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return queryset.search(self.query if self.query is not None and self.query.text == value else value)
+
+    def filter_severity(self, queryset, name, value):
+        levels = ["cc", "mcc"] if value == "cc_or_mcc" else [value]
+        return queryset.filter(facts__severity__in=levels)
+
+    def filter_hcc(self, queryset, name, value):
+        return queryset.filter(facts__hcc_v28__len__gt=0) if value else queryset
 
     def filter_true(self, queryset, name, value):
         # An unticked box means "any", not "only false".

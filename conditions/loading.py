@@ -22,9 +22,20 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
-from . import icd10cm
+from . import coding_sources, icd10cm
 from .indexing import refresh_article_text, refresh_official_text
-from .models import Article, Block, Chapter, Code, Note, Synonym
+from .models import (
+    Article,
+    Block,
+    Chapter,
+    Code,
+    CodeFacts,
+    Icd9Code,
+    Note,
+    PdxCollection,
+    RetiredCode,
+    Synonym,
+)
 
 Progress = Callable[[str, int, int], None]
 
@@ -304,3 +315,167 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     summary.rebuilt = rebuild_derived_state()
     summary.written = True
+
+
+# --- What coders look up (issue 12): severity, code edits, HCC, GEMs, history -----------------------
+
+CODING_TABLES = (CodeFacts, RetiredCode, Icd9Code, PdxCollection)
+
+
+def _gem_entry(code, title, row):
+    return {
+        "code": code,
+        "title": title,
+        "approximate": row.approximate,
+        "no_map": row.no_map,
+        "combination": row.combination,
+        "scenario": row.scenario,
+        "choice_list": row.choice_list,
+    }
+
+
+def coding_rows() -> dict:
+    """Rows for the coding tables, read from the packages (and conditions/data/) and keyed to the loaded codes."""
+    titles = dict(Code.objects.values_list("code", "title"))
+    facts = {
+        code: {
+            "severity": "",
+            "pdx_collection": "",
+            "pdx_exclusion_count": 0,
+            "mce_edits": [],
+            "mce_age_group": "",
+        }
+        for code in titles
+    }
+    for code, level in coding_sources.severity_lists():
+        facts[code]["severity"] = level
+    exclusions = coding_sources.cc_exclusions()
+    for code, collection in exclusions.collection_of.items():
+        if code in facts and collection:
+            facts[code]["pdx_collection"] = collection
+            facts[code]["pdx_exclusion_count"] = len(exclusions.collections.get(collection, []))
+    labels = coding_sources.hcc_labels()
+    for code, version, number in coding_sources.hcc_mappings():
+        if code in facts:
+            facts[code].setdefault(f"hcc_{version.lower()}", []).append(number)
+            facts[code].setdefault("hcc_labels", {})[f"{version} {number}"] = labels.get(
+                (version, number), ""
+            )
+    for code, indicator in coding_sources.chronic_indicators():
+        if code in facts:
+            facts[code]["chronic"] = indicator
+    for code, edits, age_group, _sex in coding_sources.mce_edits():
+        facts[code].update(mce_edits=edits, mce_age_group=age_group)
+
+    icd9_titles = coding_sources.icd9_titles()
+    icd9 = {code: {"title": title, "to_icd10": []} for code, title in icd9_titles.items()}
+    for row in coding_sources.gems("10-9"):
+        if row.icd10 in facts:
+            entry = _gem_entry(row.icd9, icd9_titles.get(row.icd9, ""), row)
+            facts[row.icd10].setdefault("to_icd9", []).append(entry)
+    for row in coding_sources.gems("9-10"):
+        if row.icd10 in facts:
+            entry = _gem_entry(row.icd9, icd9_titles.get(row.icd9, ""), row)
+            facts[row.icd10].setdefault("from_icd9", []).append(entry)
+        icd9.setdefault(row.icd9, {"title": "", "to_icd10": []})["to_icd10"].append(
+            _gem_entry(row.icd10, titles.get(row.icd10), row)
+        )
+
+    retired = []
+    for code, years, billable_years, last_title, earlier, replaced_by in coding_sources.code_history():
+        if code in facts:
+            facts[code].update(
+                fiscal_years=years,
+                billable_years=billable_years,
+                earlier_titles=earlier,
+                next_year_replaced_by=replaced_by,
+            )
+        else:
+            retired.append((code, last_title, years, billable_years, earlier, replaced_by))
+    return {"facts": facts, "retired": retired, "icd9": icd9, "collections": exclusions.collections}
+
+
+FACT_COLUMNS = (
+    "severity",
+    "pdx_collection",
+    "pdx_exclusion_count",
+    "mce_edits",
+    "mce_age_group",
+    "hcc_v28",
+    "hcc_v24",
+    "hcc_labels",
+    "chronic",
+    "fiscal_years",
+    "billable_years",
+    "earlier_titles",
+    "next_year_replaced_by",
+    "to_icd9",
+    "from_icd9",
+)
+_FACT_DEFAULTS = {
+    "hcc_v28": [],
+    "hcc_v24": [],
+    "hcc_labels": {},
+    "chronic": "",
+    "fiscal_years": [],
+    "billable_years": [],
+    "earlier_titles": {},
+    "next_year_replaced_by": [],
+    "to_icd9": [],
+    "from_icd9": [],
+}
+_JSON_COLUMNS = {"earlier_titles", "to_icd9", "from_icd9", "hcc_labels"}
+
+
+def _fact_row(code, values):
+    row = [code]
+    for column in FACT_COLUMNS:
+        value = values.get(column, _FACT_DEFAULTS.get(column))
+        row.append(json.dumps(value, ensure_ascii=False) if column in _JSON_COLUMNS else value)
+    return row
+
+
+def import_coding_data(progress: Progress | None = None) -> Counter:
+    """Replace the coding tables with what the packages hold now, in one transaction; returns row counts.
+
+    These tables are derived from the official files alone (nothing in them is edited), so they are
+    rewritten whole after each code-set import.
+    """
+    report = progress or (lambda stage, done, total: None)
+    data = coding_rows()
+    counts = Counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE " + ", ".join(model._meta.db_table for model in CODING_TABLES))
+        report("coding", 1, 4)
+        _copy(cursor, CodeFacts, ["code", *FACT_COLUMNS], (_fact_row(c, v) for c, v in data["facts"].items()))
+        report("coding", 2, 4)
+        _copy(
+            cursor,
+            RetiredCode,
+            ["code", "title", "fiscal_years", "billable_years", "earlier_titles", "replaced_by"],
+            ((c, t, y, b, json.dumps(e, ensure_ascii=False), r) for c, t, y, b, e, r in data["retired"]),
+        )
+        report("coding", 3, 4)
+        _copy(
+            cursor,
+            Icd9Code,
+            ["code", "title", "to_icd10"],
+            ((c, v["title"], json.dumps(v["to_icd10"], ensure_ascii=False)) for c, v in data["icd9"].items()),
+        )
+        _copy(cursor, PdxCollection, ["number", "codes"], data["collections"].items())
+        report("coding", 4, 4)
+        for model in CODING_TABLES:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    counts.update(
+        facts=len(data["facts"]),
+        retired=len(data["retired"]),
+        icd9=len(data["icd9"]),
+        pdx_collections=len(data["collections"]),
+    )
+    return counts
+
+
+def _copy(cursor, model, columns, rows):
+    with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

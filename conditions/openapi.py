@@ -145,6 +145,12 @@ SCHEMAS = {
         "The code explained in plain words, from its official title and place (icdsite's own wording).",
     ),
 }
+SCHEMAS["DeletedCode"] = {
+    "type": "object",
+    "description": "Fields beside error and code are not described in detail yet.",
+    "properties": {"error": STRING, "code": STRING},
+    "required": ["error", "code"],
+}
 SCHEMAS["CodeDetail"] = obj(
     {
         **SCHEMAS["CodeSummary"]["properties"],
@@ -172,6 +178,11 @@ SCHEMAS["CodeDetail"] = obj(
                 ),
                 {"type": "null"},
             ]
+        },
+        "coding": {
+            "type": ["object", "null"],
+            "description": "What coders look up beside the code (CC/MCC, HCC, GEMs, code history); "
+            "its fields are not described here in detail yet.",
         },
         "plain_words": {"oneOf": [ref("PlainWords"), {"type": "null"}]},
         "family_article": {
@@ -251,6 +262,10 @@ PATHS = {
             {
                 "200": json_response("The code.", "CodeDetail"),
                 "404": json_response("No such code.", "Error"),
+                "410": json_response(
+                    "A code the FY2026 release deleted: `error`, and when it was valid and what replaces it.",
+                    "DeletedCode",
+                ),
             },
         ),
     },

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from . import plain_words
+from . import coding, plain_words
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
-from .models import Article, Block, Chapter, Code, Note
+from .models import Article, Block, Chapter, Code, Note, RetiredCode
 from .references import mentioned_references
 
 # Above this many codes under it, a code page lists its direct children with
@@ -108,6 +109,11 @@ class CodePage:
     def block(self):
         return self.code.block
 
+    @cached_property
+    def coding(self):
+        """What coders look up beside the code (see ``conditions.coding``), or None before it is imported."""
+        return coding.describe(getattr(self.code, "facts", None), billable=self.code.billable)
+
     def with_article(self, article):
         """The same page showing ``article`` (the admin preview of a draft)."""
         self.article = article
@@ -129,7 +135,7 @@ def article_illustration(article):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block"))
+    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block", "facts"))
     if not rows or rows[-1].code != code_string:
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]
@@ -147,7 +153,7 @@ def code_page(code_string):
     return CodePage(
         code=code,
         ancestors=ancestors,
-        note_groups=_note_groups(code, ancestors, notes),
+        note_groups=_note_groups(_code_note_sources(code, ancestors), notes),
         references=known_references(note.text for note in notes),
         tree=tree,
         tree_is_complete=complete,
@@ -164,6 +170,52 @@ def code_page(code_string):
         plain_words=_plain_words(code, ancestors, notes, seventh_source, seventh_current, billable),
         **_neighbours(code),
     )
+
+
+@dataclass
+class RetiredPage:
+    """A code an earlier release had and FY2026 does not: when it was valid and where to go instead."""
+
+    retired: RetiredCode
+    replacements: list[Code]
+    nearest: list[Code]
+
+
+def code_exists(code_string):
+    """Whether ``code_string`` has a page: a FY2026 code, or a retired one."""
+    return (
+        Code.objects.filter(code=code_string).exists()
+        or RetiredCode.objects.filter(code=code_string).exists()
+    )
+
+
+def retired_page(code_string):
+    """The page of a deleted code; raises RetiredCode.DoesNotExist."""
+    retired = RetiredCode.objects.get(code=code_string)
+    replacements = list(Code.objects.filter(code__in=retired.replaced_by).order_by("sort_order"))
+    return RetiredPage(
+        retired=retired,
+        replacements=replacements,
+        nearest=[] if replacements else nearest_codes(code_string),
+    )
+
+
+def pdx_collection(collection, code_text=""):
+    """A PDX collection's codes in official order, and the CC or MCC the visitor came from when it uses it."""
+    codes = (
+        Code.objects.filter(code__in=collection.codes)
+        .order_by("sort_order")
+        .only("code", "title", "billable")
+    )
+    canonical = canonical_code(code_text)
+    source = (
+        Code.objects.filter(code=canonical, facts__pdx_collection=collection.number)
+        .select_related("facts")
+        .first()
+        if canonical
+        else None
+    )
+    return {"collection": collection, "codes": codes, "source": source}
 
 
 def _articles(code, ancestors):
@@ -294,16 +346,20 @@ def known_references(texts):
     return dict(codes.union(blocks, chapters))
 
 
-def _note_groups(code, ancestors, notes):
-    """Notes grouped by kind; within a kind, this code's own first, then its parent's, ... the block's, the chapter's."""
+def _code_note_sources(code, ancestors):
+    """Where a code's notes can come from, nearest first: (owner type, owner, level, url)."""
     sources = [("code", code.code, "self", None)]
     for ancestor in reversed(ancestors):
         level = "category" if ancestor.is_category else "code"
         sources.append(("code", ancestor.code, level, ancestor.get_absolute_url()))
     sources.append(("block", code.block_id, "block", code.block.get_absolute_url()))
     sources.append(("chapter", code.chapter_id, "chapter", code.chapter.get_absolute_url()))
-    rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
+    return sources
 
+
+def _note_groups(sources, notes):
+    """Notes grouped by kind; within a kind, in the order of ``sources`` (this code's own first, ... the chapter's)."""
+    rank = {(owner_type, owner): i for i, (owner_type, owner, _, _) in enumerate(sources)}
     by_kind = {}
     for note in notes:
         by_kind.setdefault(note.kind, []).append(note)
@@ -320,6 +376,44 @@ def _note_groups(code, ancestors, notes):
             group.sources[-1].notes.append(note.text)
         groups.append(group)
     return groups
+
+
+@dataclass
+class HeadingNotes:
+    """A chapter's or block's own notes (two queries: the notes and the references they name)."""
+
+    note_groups: list[NoteGroup]
+    references: dict[str, str]
+
+
+def heading_notes(owner_type, owner):
+    notes = list(Note.objects.filter(owner_type=owner_type, owner=owner).order_by("kind", "position"))
+    groups = _note_groups([(owner_type, owner, "self", None)], notes)
+    return HeadingNotes(note_groups=groups, references=known_references(n.text for n in notes))
+
+
+@dataclass
+class BlockNode:
+    """A block of a chapter with the blocks it groups (M00-M25 Arthropathies holds M00-M02, ...)."""
+
+    block: Block
+    children: list[BlockNode] = field(default_factory=list)
+
+
+def block_tree(blocks):
+    """Blocks in official order nested under the heading blocks whose range holds them."""
+    roots, path = [], []
+    for block in blocks:
+        start, end = _range_ends(block.code_range)
+        while path and not (
+            _range_ends(path[-1].block.code_range)[0] <= start
+            and end <= _range_ends(path[-1].block.code_range)[1]
+        ):
+            path.pop()
+        node = BlockNode(block)
+        (path[-1].children if path else roots).append(node)
+        path.append(node)
+    return roots
 
 
 def chapter_blocks(chapter):

@@ -6,8 +6,16 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
 from .filters import CodeSearchFilter
-from .models import Block, Chapter, Code
-from .search import collapsed, collapsed_counts, highlight, matching_sections, understand, with_families
+from .models import Block, Chapter, Code, Icd9Code
+from .search import (
+    Kind,
+    collapsed,
+    collapsed_counts,
+    highlight,
+    matching_sections,
+    understand,
+    with_families,
+)
 
 RESULTS_PER_PAGE = 20
 
@@ -47,6 +55,8 @@ def search(request):
         parsed=query,
         page_obj=page_obj,
         code_count=code_count,
+        # An ICD-9-CM code: its GEM targets lead the results; say what the code was.
+        icd9=Icd9Code.objects.filter(code=query.text.upper()).first() if query.kind is Kind.ICD9 else None,
         sections=matching_sections(query, Chapter.objects.all(), Block.objects.all()) if first_page else [],
     )
     if not page_obj.object_list:

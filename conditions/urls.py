@@ -15,6 +15,7 @@ urlpatterns = [
     path("codes/<str:code>/", views.code_detail, name="code"),
     # /codes/m612 (no slash) redirects to the canonical address in one hop, not two through APPEND_SLASH.
     path("codes/<str:code>", views.code_detail, name="code-no-slash"),
+    re_path(r"^cc-exclusions/(?P<number>[0-9]{4})/$", views.pdx_collection, name="pdx-collection"),
     path("saved/", views.saved, name="saved"),
     path("api/saved-codes", api.saved_codes, name="saved-codes-api"),
     path("search/", search_views.search, name="search"),

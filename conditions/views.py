@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import api, pages, services, trust
 from .icd10cm import canonical_code
-from .models import Block, Chapter, Code
+from .models import Block, Chapter, Code, PdxCollection, RetiredCode
 
 
 def home(request):
@@ -24,10 +24,16 @@ def home(request):
 
 def chapter_detail(request, number):
     chapter = get_object_or_404(Chapter, number=number)
+    blocks = list(pages.chapter_blocks(chapter))
     return render(
         request,
         "conditions/chapter.html",
-        {"chapter": chapter, "blocks": pages.chapter_blocks(chapter)},
+        {
+            "chapter": chapter,
+            "blocks": blocks,
+            "block_tree": pages.block_tree(blocks),
+            "notes": pages.heading_notes("chapter", chapter.number),
+        },
     )
 
 
@@ -36,13 +42,16 @@ def block_detail(request, block_id):
         block = get_object_or_404(Block, block_id=block_id.upper())
         return redirect(block, permanent=True)
     block = get_object_or_404(Block.objects.select_related("chapter"), block_id=block_id)
+    sub_blocks = pages.sub_blocks(block)
     return render(
         request,
         "conditions/block.html",
         {
             "code_block": block,
             "categories": pages.block_categories(block),
-            "sub_blocks": pages.sub_blocks(block),
+            "sub_blocks": sub_blocks,
+            "sub_block_tree": pages.block_tree(sub_blocks),
+            "notes": pages.heading_notes("block", block.block_id),
         },
     )
 
@@ -52,14 +61,30 @@ def code_detail(request, code):
     if canonical is None:
         return not_found(request, code)
     if canonical != code or not request.path.endswith("/"):
-        if not Code.objects.filter(code=canonical).exists():
+        if not pages.code_exists(canonical):
             return not_found(request, code)
         return redirect(reverse("conditions:code", args=[canonical]), permanent=True)
     try:
         page = pages.code_page(canonical)
     except Code.DoesNotExist:
-        return not_found(request, code)
+        return retired_code(request, canonical) or not_found(request, code)
     return render(request, "conditions/code.html", pages.page_context(request, page))
+
+
+def retired_code(request, canonical):
+    """410 Gone with a page: the code was valid in an earlier release, and here is where to go instead."""
+    try:
+        page = pages.retired_page(canonical)
+    except RetiredCode.DoesNotExist:
+        return None
+    return render(request, "conditions/retired_code.html", {"page": page, "code": page.retired}, status=410)
+
+
+def pdx_collection(request, number):
+    """A Table 6K PDX collection: the principal diagnoses that keep a CC or MCC from counting."""
+    collection = get_object_or_404(PdxCollection, number=number)
+    context = pages.pdx_collection(collection, request.GET.get("code", ""))
+    return render(request, "conditions/pdx_collection.html", context)
 
 
 def saved(request):

@@ -66,7 +66,8 @@ def test_chapter_page_lists_its_blocks_in_order_with_counts(client):
 
 def test_block_page_lists_its_categories_with_counts(client):
     html = page(client, "/blocks/M60-M63/")
-    assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', html) == ["M60", "M61", "M62", "M63"]
+    categories = re.search(r"<h2>Categories.*?</ul>", html, re.S).group(0)  # the block's notes link codes too
+    assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', categories) == ["M60", "M61", "M62", "M63"]
     under_m61 = Code.objects.filter(ancestors__contains=["M61"])
     assert (
         f"{under_m61.count():,} codes under it, {under_m61.filter(billable=True).count():,} billable" in html
@@ -511,3 +512,52 @@ def test_code_tree_nests_lists_with_a_recursive_template(client):
     shoulder = re.search(r"M61\.21</span>.*?</li>\s*</ul>", tree, re.S).group(0)
     assert re.findall(r'href="/codes/([A-Z0-9.]+)/"', shoulder) == ["M61.211", "M61.212", "M61.219"]
     assert "<ul>" in shoulder
+
+
+# --- Every note where it belongs (issue 12) ---------------------------------------------------
+
+
+def test_block_and_chapter_pages_show_their_own_notes(client):
+    block = page(client, "/blocks/M60-M63/")
+    excludes1 = re.search(r"note-group--excludes1.*?</section>", block, re.S).group(0)
+    assert '(<a href="/codes/M33/">M33.-</a>)' in excludes1 and "dermatopolymyositis" in excludes1
+    chapter = page(client, "/chapters/1/")
+    assert "diseases generally recognized as communicable or transmissible" in chapter
+    assert "carrier or suspected carrier of infectious disease" in chapter
+
+
+def test_chapter_page_nests_block_groups(client):
+    html = page(client, "/chapters/13/")
+    group = re.search(r'<li><a href="/blocks/M00-M25/">.*?</ul>', html, re.S).group(0)
+    assert re.findall(r'href="/blocks/([A-Z0-9-]+)/"', group) == [
+        "M00-M25",
+        "M00-M02",
+        "M04",
+        "M05-M14",
+        "M15-M19",
+        "M20-M25",
+    ]
+    assert "a group of the blocks that follow" in group
+
+
+def test_notes_come_before_the_child_codes_and_excludes_are_explained(client):
+    html = page(client, "/codes/M61.2/")
+    assert html.index('id="notes-heading"') < html.index('id="codes-heading"')
+    assert "Excludes1 means “not coded here”" in html
+    assert "Excludes2 means “not included here”" in page(client, "/codes/A00.0/")
+
+
+def test_child_lists_show_what_distinguishes_each_child(client):
+    html = page(client, "/codes/M61.2/")
+    tree = re.search(r'<div class="code-tree">(.*?)</div>', html, re.S).group(1)
+    assert '<span class="code">M61.21</span> …, shoulder</a>' in tree
+    assert '<span class="code">M61.211</span> …, right shoulder</a>' in tree
+    assert tree.count("Paralytic calcification and ossification of muscle") == 0
+
+
+def test_a_lead_in_line_introduces_the_list_under_it(client):
+    html = page(client, "/codes/E11.9/")
+    use_additional = re.search(r"note-group--use_additional_code.*?</section>", html, re.S).group(0)
+    lead_in = re.search(r"<li>code to identify control using:\s*<ul>(.*?)</ul></li>", use_additional, re.S)
+    assert lead_in, use_additional
+    assert "insulin (" in lead_in.group(1) and lead_in.group(1).count("<li>") >= 3

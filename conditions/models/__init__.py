@@ -1,6 +1,7 @@
 from conditions.search import SEARCH_CONFIG
 
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
+from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .feedback import ErrorReport
 from .words import SearchWord
@@ -12,9 +13,13 @@ __all__ = [
     "Block",
     "Chapter",
     "Code",
+    "CodeFacts",
     "CodeQuerySet",
+    "Icd9Code",
     "ErrorReport",
     "Note",
+    "PdxCollection",
+    "RetiredCode",
     "SEARCH_CONFIG",
     "SearchWord",
     "Synonym",

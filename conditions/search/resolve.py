@@ -10,6 +10,7 @@ small SELECTs and never writes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -116,12 +117,20 @@ class Lookup:
 
 
 def icd9_targets(code: str) -> list[str]:
-    """The ICD-10-CM codes an ICD-9-CM code maps to, best first.
+    """The ICD-10-CM codes an ICD-9-CM code maps to in the GEMs, best first (exact before approximate).
 
-    The ICD-9-CM crosswalk (issue 12) plugs in here; without it an ICD-9-CM
-    code is searched as text.
+    Reads the crosswalk the import keeps on ``conditions_icd9code`` (issue 12); a code the GEMs do not
+    map, or one that maps to "no code", gives [] and is searched as text.
     """
-    return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_icd10 FROM conditions_icd9code WHERE code = %s", [code])
+        row = cursor.fetchone()
+    if not row:
+        return []
+    entries = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+    targets = [entry for entry in entries if entry["code"] and entry["title"] is not None]
+    targets.sort(key=lambda entry: entry["approximate"])  # stable: GEM order within each kind
+    return list(dict.fromkeys(entry["code"] for entry in targets))
 
 
 def understand(text, *, autocomplete: bool = False) -> Query:

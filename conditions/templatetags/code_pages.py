@@ -103,3 +103,36 @@ def code_json_ld(page, url):
     if page.article:
         data["alternateName"] = page.article.title
     return script_json(data)
+
+
+@register.filter
+def lead_ins(notes):
+    """Notes with each lead-in line ("code to identify control using:") holding the lines under it.
+
+    Returns [{"text": ..., "items": [...]}]: a note ending with a colon introduces the notes that follow it,
+    up to the next lead-in.
+    """
+    shaped, current = [], None
+    for text in notes:
+        if text.rstrip().endswith(":"):
+            current = {"text": text, "items": []}
+            shaped.append(current)
+        elif current is not None:
+            current["items"].append(text)
+        else:
+            shaped.append({"text": text, "items": []})
+    return shaped
+
+
+@register.filter
+def distinguishing(title, parent_title):
+    """What a child's title adds to its parent's: "…, right shoulder" under "Paralytic ... of muscle, shoulder".
+
+    The comma-separated parts the child shares with its parent from the start are left out; the whole title
+    when it shares none (or nothing would be left).
+    """
+    parts, parent_parts = title.split(", "), (parent_title or "").split(", ")
+    shared = 0
+    while shared < min(len(parts) - 1, len(parent_parts)) and parts[shared] == parent_parts[shared]:
+        shared += 1
+    return "…, " + ", ".join(parts[shared:]) if shared else title

@@ -1,12 +1,13 @@
 """Import the CMS ICD-10-CM tabular XML: ``manage.py import_icd10cm [--source PATH] [--dry-run]``."""
 
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conditions import icd10cm
-from conditions.loading import RETIRE_LIMIT, ImportSummary, RetireRefused, import_tabular
-from conditions.models import Chapter
+from conditions import coding_sources, icd10cm
+from conditions.loading import RETIRE_LIMIT, ImportSummary, RetireRefused, import_coding_data, import_tabular
+from conditions.models import Chapter, CodeFacts
 
 
 class Command(BaseCommand):
@@ -53,6 +54,8 @@ class Command(BaseCommand):
         if if_empty and Chapter.objects.exists():
             if verbosity:
                 self.stdout.write("Codes already loaded; skipping import.")
+            if not CodeFacts.objects.exists():
+                self._import_coding_data(verbosity)
             return
         if source and not code_list and verbosity:
             self.stderr.write(
@@ -78,6 +81,8 @@ class Command(BaseCommand):
             raise CommandError(f"{source}: {error.strerror}") from None
         if show_progress:
             self.stdout.write("")
+        if not dry_run:
+            self._import_coding_data(verbosity)
         if not verbosity:
             return
         counts = summary.counts
@@ -123,6 +128,22 @@ class Command(BaseCommand):
             )
         for term, code in summary.retired_synonyms:
             self.stdout.write(self.style.WARNING(f"  Search synonym '{term}' points at retired code {code}."))
+
+    def _import_coding_data(self, verbosity):
+        """CC/MCC, code edits, HCC, chronic indicator, GEMs and history, keyed to the codes just loaded."""
+        started = time.monotonic()
+        try:
+            counts = import_coding_data()
+        except coding_sources.SourceMissing as error:
+            raise CommandError(str(error)) from None
+        if verbosity:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Imported coding data for {counts['facts']} codes, {counts['retired']} retired codes, "
+                    f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections "
+                    f"in {time.monotonic() - started:.1f} s."
+                )
+            )
 
     def _progress(self, stage, done, total):
         if stage == "read":
