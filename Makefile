@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run serve test lint deploy-check browser bench bench-search clean
+.PHONY: install db db-stop migrate data run serve test lint deploy-check browser services bench bench-serve bench-search clean
 
 install: $(VENV)/.installed
 
@@ -57,6 +57,13 @@ browser:
 		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
+# Debian's redis-server and nginx for the shared-cache and reverse-proxy tests, wrk for `make bench-serve`.
+services:
+	@if [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/wrk ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server nginx wrk; \
+	fi
+
 # Quality gates: lint and format (ruff.toml), deploy checks, no model change without its migration.
 lint: install
 	$(BIN)/ruff check .
@@ -69,7 +76,7 @@ deploy-check: install
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-test: db browser lint deploy-check
+test: db browser services lint deploy-check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 
@@ -77,6 +84,10 @@ bench: data
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/pages_bench.py
 	$(BIN)/python bench/admin_bench.py
+
+# Production server throughput under wrk, with nginx references (deploy/nginx.conf); BENCH_SECONDS=20.
+bench-serve: data services
+	$(BIN)/python bench/serve_bench.py
 
 # Search speed over HTTP against `make serve` (the script starts it); wrk from Debian for the load figures.
 bench-search: data

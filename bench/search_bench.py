@@ -56,8 +56,16 @@ class Client:
 
     def get(self, path):
         started = time.perf_counter()
-        self.connection.request("GET", path, headers={"Host": self.host})
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("GET", path, headers={"Host": self.host})
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # The server closed the idle keep-alive connection (gunicorn's keepalive): open a new one.
+            self.connection.close()
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            started = time.perf_counter()
+            self.connection.request("GET", path, headers={"Host": self.host})
+            response = self.connection.getresponse()
         body = response.read()
         elapsed = (time.perf_counter() - started) * 1000
         if response.status not in (200, 302):

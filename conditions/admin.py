@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
@@ -15,9 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import admin_views, services
+from . import admin_views, review_queue, services
 from .icd10cm import canonical_code
-from .images import clean_illustration
+from .images import CleanedImage, clean_illustration, keep_pending, pending_name, take_pending
 from .models import Article, ArticleSource, Block, Chapter, Code, ErrorReport, Note, Synonym
 from .models.content import validate_web_url
 
@@ -82,10 +82,15 @@ class CodeAdmin(ReadOnlyAdmin):
     )
 
     def get_queryset(self, request):
-        statuses = Article.objects.filter(code_id=OuterRef("pk")).values("status")[:1]
+        # The live article's state (a working draft of it shares the code).
+        statuses = Article.objects.filter(code_id=OuterRef("pk"), revision_of=None).values("status")[:1]
         return super().get_queryset(request).annotate(article_state=Subquery(statuses))
 
     def get_search_results(self, request, queryset, search_term):
+        if search_term.strip() and request.resolver_match.url_name == "autocomplete":
+            # The code picker (article code, related codes, synonym code): the public site's search,
+            # so "strep throat" finds J02.0 through lay words and inclusion terms, best first.
+            return Code.objects.search(search_term), False
         # "m612" means M61.2: search for the official spelling of a code typed without its dot.
         canonical = (
             canonical_code(search_term.strip()) if search_term and " " not in search_term.strip() else None
@@ -176,6 +181,21 @@ class ReviewOverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class QueueFilter(admin.SimpleListFilter):
+    """The admin home's review queues (conditions.review_queue), as a filter of the article list."""
+
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return list(review_queue.QUEUES.items())
+
+    def queryset(self, request, queryset):
+        if self.value() in review_queue.QUEUES:
+            return queryset.filter(pk__in=review_queue.queue(self.value(), request.user).values("pk"))
+        return queryset
+
+
 class IllustrationFilter(admin.SimpleListFilter):
     title = _("illustration")
     parameter_name = "illustration"
@@ -200,6 +220,7 @@ class ArticleSourceInline(admin.TabularInline):
 
 
 class ArticleForm(FreshEditForm):
+    pending_illustration = forms.CharField(widget=forms.HiddenInput, required=False)
     review_note = forms.CharField(
         label=_("Note to the author"),
         required=False,
@@ -215,6 +236,27 @@ class ArticleForm(FreshEditForm):
             if field is not None:
                 field.widget.attrs.pop("maxlength", None)
                 field.widget.attrs["data-max-length"] = field.max_length
+        if "illustration" in self.fields and self._pending():
+            self.fields["illustration"].help_text = _(
+                "The image you chose is kept (the form had errors): no need to choose it again. "
+                "Choose another file to replace it."
+            )
+
+    def _pending(self):
+        token = self.data.get(self.add_prefix("pending_illustration")) if self.is_bound else None
+        return pending_name(token) if token else None
+
+    def full_clean(self):
+        super().full_clean()
+        # The form goes back to the editor with errors: keep a checked new image for the next try.
+        image = getattr(self, "cleaned_data", {}).get("illustration")
+        if self._errors and isinstance(image, CleanedImage):
+            self.data = self.data.copy()
+            self.data[self.add_prefix("pending_illustration")] = keep_pending(image)
+            # The bound field copied the help text when the form was cleaned: tell it too.
+            self["illustration"].help_text = self.fields["illustration"].help_text = _(
+                "The image you chose is kept: no need to choose it again."
+            )
 
     def clean_body(self):
         body = self.cleaned_data.get("body", "")
@@ -233,7 +275,12 @@ class ArticleForm(FreshEditForm):
     def clean_illustration(self):
         image = self.cleaned_data.get("illustration")
         # A new upload is checked and re-encoded here so that errors show on the form.
-        return clean_illustration(image) if isinstance(image, UploadedFile) else image
+        if isinstance(image, UploadedFile):
+            return clean_illustration(image)
+        pending = self._pending()
+        if pending and image is not False:  # False: "Clear" was ticked
+            return take_pending(pending)
+        return image
 
     def clean(self):
         cleaned = super().clean()
@@ -251,14 +298,21 @@ class ArticleAdmin(SimpleHistoryAdmin):
         "code_string",
         "title",
         "state",
-        "publish_at",
+        "publish_time",
         "medical_reviewer",
         "last_reviewed",
         "illustrated",
         "updated_at",
     )
     list_display_links = ("code_string", "title")
-    list_filter = ("status", ChapterFilter, "medical_reviewer", ReviewOverdueFilter, IllustrationFilter)
+    list_filter = (
+        QueueFilter,
+        "status",
+        ChapterFilter,
+        "medical_reviewer",
+        ReviewOverdueFilter,
+        IllustrationFilter,
+    )
     search_fields = ("^code__code", "title")
     search_help_text = _("A code or its beginning, or words of the title.")
     autocomplete_fields = ("code", "related_codes")
@@ -269,7 +323,15 @@ class ArticleAdmin(SimpleHistoryAdmin):
         (None, {"fields": ("loaded_at", "code", "title", "summary", "body", "related_codes")}),
         (
             _("Illustration"),
-            {"fields": ("illustration", "illustration_alt", "illustration_caption", "illustration_credit")},
+            {
+                "fields": (
+                    "pending_illustration",
+                    "illustration",
+                    "illustration_alt",
+                    "illustration_caption",
+                    "illustration_credit",
+                )
+            },
         ),
         (_("Review"), {"fields": ("author", "medical_reviewer", "last_reviewed")}),
         (
@@ -281,6 +343,12 @@ class ArticleAdmin(SimpleHistoryAdmin):
         ),
     )
     change_form_template = "admin/conditions/article/change_form.html"
+    object_history_form_template = "admin/conditions/article/revision.html"
+    # Fields of the form only, with no place on a past revision.
+    FORM_ONLY_FIELDS = ("loaded_at", "pending_illustration", "public_page", "updated_at")
+
+    class Media:
+        js = ("js/admin-article.js",)
 
     # --- permissions: editors change drafts only; publishers anything ---------------------
     def has_change_permission(self, request, obj=None):
@@ -294,7 +362,19 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def has_publish_permission(self, request):
         return request.user.has_perm("conditions.publish_article")
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not getattr(request, "viewing_revision", False):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in self.FORM_ONLY_FIELDS]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
+        if getattr(request, "viewing_revision", False):
+            # A past revision is shown, never edited: every field read-only, no file chooser, no "Today".
+            return [f for _name, options in self.get_fieldsets(request, obj) for f in options["fields"]]
         fields = super().get_readonly_fields(request, obj)
         if obj is not None and obj.revision_of_id:
             fields = (*fields, "code")  # a working draft stays with its live article
@@ -308,6 +388,24 @@ class ArticleAdmin(SimpleHistoryAdmin):
             related_codes=form.cleaned_data.get("related_codes"),
             loaded_at=form.cleaned_data.get("loaded_at"),
         )
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """A past revision, read-only, with a preview of that revision (not of the current article)."""
+        if request.method != "GET":
+            raise PermissionDenied
+        request.viewing_revision = True
+        article = self.get_object(request, object_id)
+        extra = {
+            "revision_preview_url": reverse(
+                "admin:conditions_article_revision_preview", args=[object_id, version_id]
+            ),
+            "compare_url": reverse("admin:conditions_article_compare", args=[object_id])
+            + f"?old={int(version_id)}",
+            "revert_confirm_url": reverse("admin:conditions_article_revert", args=[object_id, version_id])
+            if article is not None and self.has_change_permission(request, article)
+            else "",
+        }
+        return super().history_form_view(request, object_id, version_id, {**(extra_context or {}), **extra})
 
     def response_change(self, request, obj):
         # A workflow button inside the form: the edits were saved (the form was valid); now the step.
@@ -340,6 +438,12 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 view(admin_views.article_preview),
                 name="conditions_article_preview",
             ),
+            path("preview-body/", view(admin_views.body_preview), name="conditions_article_body_preview"),
+            path(
+                "<int:object_id>/preview/<int:history_id>/",
+                view(admin_views.article_revision_preview),
+                name="conditions_article_revision_preview",
+            ),
             path(
                 "<int:object_id>/compare/",
                 view(admin_views.article_compare),
@@ -370,6 +474,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("code"), ordering="code_id")
     def code_string(self, obj):
         return obj.code_id
+
+    @admin.display(description=_("publish time"), ordering="publish_at")
+    def publish_time(self, obj):
+        return services.local_time(obj.publish_at) or "—"
 
     @admin.display(description=_("state"), ordering="status")
     def state(self, obj):

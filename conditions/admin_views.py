@@ -9,20 +9,19 @@ import difflib
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from . import services
-from .markdown import render_markdown
+from .markdown import BODY_MAX_BYTES, markdown_problems, render_markdown, rendered_text
 from .models import Article, Code
 from .preview import public_code_context
+from .textdiff import word_diff
 
 # The workflow buttons and their labels, in the order shown; who may press which when is services.WORKFLOW's.
 STEPS = {
@@ -48,7 +47,10 @@ COMPARED_FIELDS = [
     "last_reviewed",
     "status",
     "publish_at",
+    "related_code_list",
 ]
+# Text compared word by word (the body as the public reads it, not its Markdown).
+WORD_DIFF_FIELDS = {"title", "summary", "body", "illustration_alt", "illustration_caption"}
 
 
 def steps_for(user, article):
@@ -92,7 +94,7 @@ def step_message(name, article):
     if name == "publish" and article.is_scheduled:
         return _("“%(title)s” is scheduled for %(time)s: it stays hidden from the public until then.") % {
             "title": title,
-            "time": date_format(timezone.localtime(article.publish_at), "DATETIME_FORMAT"),
+            "time": services.local_time(article.publish_at),
         }
     if name == "revise":
         return _(
@@ -119,12 +121,10 @@ def _article(request, object_id, permission="view_article"):
     return get_object_or_404(Article, pk=object_id)
 
 
-def article_preview(request, object_id):
-    """The public code page as it will look with this version of the article, whatever its status."""
-    article = _article(request, object_id)
+def _preview_response(request, article, sources=None):
     article.body_html = render_markdown(article.body)
     try:
-        context = public_code_context(request, article)
+        context = public_code_context(request, article, sources)
     except Code.DoesNotExist as missing:
         # The article outlived its code (a release retired it): there is no page to preview.
         raise Http404(
@@ -132,6 +132,34 @@ def article_preview(request, object_id):
         ) from missing
     response = TemplateResponse(request, "conditions/code.html", context)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def article_preview(request, object_id):
+    """The public code page as it will look with this version of the article, whatever its status."""
+    return _preview_response(request, _article(request, object_id))
+
+
+def article_revision_preview(request, object_id, history_id):
+    """The public code page with a past revision of the article: its text, sources and related codes."""
+    article = _article(request, object_id)
+    record = get_object_or_404(article.history, history_id=history_id)
+    sources = services.sources_at_revision(article=article, history_id=record.history_id)
+    return _preview_response(request, record.instance, sources)
+
+
+@require_POST
+def body_preview(request):
+    """The live preview while typing: the body rendered and sanitized as the public page does it."""
+    if not (
+        request.user.has_perm("conditions.add_article") or request.user.has_perm("conditions.change_article")
+    ):
+        raise PermissionDenied
+    body = request.POST.get("body", "")
+    problems = markdown_problems(body)
+    html = "" if len(body.encode()) > BODY_MAX_BYTES else render_markdown(body)
+    response = JsonResponse({"html": html, "problems": problems})
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -150,14 +178,36 @@ def article_step(request, object_id, step):
     return redirect("admin:conditions_article_change", shown.pk)
 
 
-@require_POST
 def article_revert(request, object_id, history_id):
+    """GET: what a revert to this revision would change, and a button to confirm. POST: revert."""
     article = _article(request, object_id, "change_article")
-    if not article.history.filter(history_id=history_id).exists():
-        raise Http404
-    services.article_revert(article=article, user=request.user, history_id=history_id)
-    messages.success(request, _("The article was reverted; the revert is a new revision."))
-    return redirect("admin:conditions_article_change", article.pk)
+    record = get_object_or_404(article.history, history_id=history_id)
+    if not admin.site._registry[Article].has_change_permission(request, article):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            services.article_revert(
+                article=article,
+                user=request.user,
+                history_id=record.history_id,
+                loaded_at=parse_loaded_at(request.POST.get("loaded_at")),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The article was reverted; the revert is a new revision."))
+        return redirect("admin:conditions_article_change", article.pk)
+    current = article.history.order_by("-history_date", "-history_id").first()
+    context = {
+        **admin.site.each_context(request),
+        "opts": Article._meta,
+        "original": article,
+        "title": _("Revert “%(title)s”?") % {"title": article.title},
+        "record": record,
+        "changes": revision_changes(article, current, record),
+        "loaded_at": article.updated_at.isoformat(),
+    }
+    return TemplateResponse(request, "admin/conditions/article/revert.html", context)
 
 
 def _choose(revisions, value, default):
@@ -174,31 +224,26 @@ def _shown(record, field):
         return record.code_id
     if field == "status":
         return Article.Status(record.status).label
+    if field == "related_code_list":
+        return ", ".join(record.related_code_list or []) or "—"
     return getattr(record, field)
 
 
-def article_compare(request, object_id):
-    """Two revisions side by side: which fields changed, a line diff of the text, the sources."""
-    article = _article(request, object_id)
-    if not request.user.has_perm("conditions.view_historicalarticle"):
-        raise PermissionDenied
-    revisions = list(article.history.select_related("history_user").order_by("-history_date", "-history_id"))
-    if not revisions:
-        raise Http404
-    new = _choose(revisions, request.GET.get("new"), revisions[0])
-    old = _choose(revisions, request.GET.get("old"), revisions[1] if len(revisions) > 1 else revisions[0])
+def revision_changes(article, old, new):
+    """What differs between two revisions: words of the text fields (the body as rendered), other
+    fields before and after, and the sources line by line."""
     changes = []
     for field in COMPARED_FIELDS:
         before, after = (_shown(record, field) for record in (old, new))
         if before == after:
             continue
-        lines = list(difflib.ndiff(str(before or "").splitlines(), str(after or "").splitlines()))
-        changes.append(
-            {
-                "field": Article._meta.get_field(field).verbose_name,
-                "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
-            }
-        )
+        label = Article._meta.get_field(field).verbose_name
+        if field in WORD_DIFF_FIELDS:
+            if field == "body":
+                before, after = rendered_text(before), rendered_text(after)
+            changes.append({"field": label, "pieces": word_diff(str(before or ""), str(after or ""))})
+        else:
+            changes.append({"field": label, "before": before, "after": after})
     sources = {
         key: [
             f"{s.title} <{s.url}>"
@@ -214,6 +259,20 @@ def article_compare(request, object_id):
                 "lines": [{"sign": line[:1], "text": line[2:]} for line in lines if not line.startswith("?")],
             }
         )
+    return changes
+
+
+def article_compare(request, object_id):
+    """Two revisions side by side: which fields changed, a word diff of the text as rendered, the sources."""
+    article = _article(request, object_id)
+    if not request.user.has_perm("conditions.view_historicalarticle"):
+        raise PermissionDenied
+    revisions = list(article.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    if not revisions:
+        raise Http404
+    new = _choose(revisions, request.GET.get("new"), revisions[0])
+    old = _choose(revisions, request.GET.get("old"), revisions[1] if len(revisions) > 1 else revisions[0])
+    changes = revision_changes(article, old, new)
     model_admin = admin.site._registry[Article]
     context = {
         **admin.site.each_context(request),

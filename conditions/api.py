@@ -79,7 +79,13 @@ def code_data(page: pages.CodePage) -> dict:
         }
         if page.seventh_source
         else None,
-        "article": {"title": article.title, "summary": article.summary} if article else None,
+        "article": {
+            "title": article.title,
+            "summary": article.summary,
+            "related_codes": [code_summary(c) for c in page.related_codes],
+        }
+        if article
+        else None,
         "coding": page.coding,
         **plain_words_data(page),
     }

@@ -12,8 +12,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -145,3 +147,35 @@ def _encode(image: Image.Image, written_format: str) -> bytes:
     options = {"JPEG": {"quality": 88, "optimize": True}, "WEBP": {"quality": 88}, "PNG": {"optimize": True}}
     image.save(out, format=written_format, **options[written_format])
     return out.getvalue()
+
+
+# --- An upload kept across a form that did not pass its checks --------------------------------
+PENDING_DIR = "illustrations/pending/"
+PENDING_SALT = "conditions.images.pending"
+PENDING_MAX_AGE = 24 * 60 * 60
+
+
+def keep_pending(cleaned: CleanedImage) -> str:
+    """Store a checked image until the form is sent again; returns a signed token naming it."""
+    cleaned.seek(0)
+    name = default_storage.save(f"{PENDING_DIR}{uuid.uuid4().hex}{Path(cleaned.name).suffix}", cleaned)
+    return signing.dumps(name, salt=PENDING_SALT)
+
+
+def pending_name(token: str) -> str | None:
+    """The stored file a token from keep_pending names, if the token is genuine and the file is there."""
+    try:
+        name = signing.loads(token, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(name, str) or not name.startswith(PENDING_DIR) or ".." in name:
+        return None
+    return name if default_storage.exists(name) else None
+
+
+def take_pending(name: str) -> CleanedImage:
+    """The kept image, checked again, and its temporary file removed."""
+    with default_storage.open(name) as file:
+        data = file.read()
+    default_storage.delete(name)
+    return clean_illustration(ContentFile(data, name=Path(name).name))

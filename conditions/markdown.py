@@ -109,6 +109,11 @@ def render_markdown(text: str) -> str:
     return sanitize_html(_md.render(text or ""))
 
 
+def rendered_text(text: str) -> str:
+    """The text a reader sees of a Markdown body, paragraph breaks kept (for word diffs)."""
+    return unescape(nh3.clean(render_markdown(text), tags=set())).strip()
+
+
 def html_to_text(html: str) -> str:
     """Plain text of sanitized HTML, for search."""
     return " ".join(unescape(nh3.clean(html, tags=set())).split())

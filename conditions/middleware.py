@@ -6,6 +6,7 @@ one); times are stored in UTC either way. Public pages are not affected.
 """
 
 import zoneinfo
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.utils import timezone
@@ -15,7 +16,7 @@ COOKIE = "tz"
 
 def editor_time_zone(request):
     """The zone named by the request's cookie, or None when it is missing or not a real zone."""
-    name = request.COOKIES.get(COOKIE, "")
+    name = unquote(request.COOKIES.get(COOKIE, ""))
     if not name or len(name) > 64:
         return None
     try:

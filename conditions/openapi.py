@@ -173,7 +173,11 @@ SCHEMAS["CodeDetail"] = obj(
         "article": {
             "oneOf": [
                 obj(
-                    {"title": STRING, "summary": STRING},
+                    {
+                        "title": STRING,
+                        "summary": STRING,
+                        "related_codes": {"type": "array", "items": ref("CodeSummary")},
+                    },
                     "The published plain-language article about the code.",
                 ),
                 {"type": "null"},

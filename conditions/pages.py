@@ -92,10 +92,13 @@ class CodePage:
     plain_words: plain_words.PlainWords | None = None
     # The nearest ancestor's article, shown on a code that has none of its own ("About M77.1 ...").
     family_article: Article | None = None
+    related_codes: list[Code] | None = None
 
     def __post_init__(self):
         if self.illustration is None:
             self.illustration = article_illustration(self.shown_article)
+        if self.related_codes is None:
+            self.related_codes = article_related_codes(self.shown_article)
 
     @property
     def shown_article(self):
@@ -118,7 +121,14 @@ class CodePage:
         """The same page showing ``article`` (the admin preview of a draft)."""
         self.article = article
         self.illustration = article_illustration(article)
+        self.related_codes = article_related_codes(article)
         return self
+
+
+def article_related_codes(article):
+    """The codes the article names as related, in official order (a query only when there are some)."""
+    wanted = article.related_code_list if article else []
+    return list(Code.objects.filter(code__in=wanted).order_by("sort_order")) if wanted else []
 
 
 def article_illustration(article):

@@ -99,9 +99,7 @@ def last_change(instance: models.Model) -> str:
     """ "changed by X at T", from the row's latest revision, for a refused stale save."""
     record = instance.history.select_related("history_user").order_by("-history_date").first()
     who = (record.history_user if record else None) or _("someone")
-    when = date_format(
-        timezone.localtime(record.history_date if record else instance.updated_at), "DATETIME_FORMAT"
-    )
+    when = local_time(record.history_date if record else instance.updated_at)
     return _("changed by %(who)s at %(when)s") % {"who": who, "when": when}
 
 
@@ -283,12 +281,18 @@ def _transition(
     return article
 
 
+def local_time(value: datetime | None) -> str:
+    """A time in the current (the editor's) zone, with the zone's name: "Jan. 2, 2030, 9 a.m. CST"."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    return f"{date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
+
+
 def state_label(article: Article) -> str:
     """The state as editors read it: a scheduled article is not "Published" yet."""
     if article.is_scheduled:
-        return _("Scheduled for %(time)s") % {
-            "time": date_format(timezone.localtime(article.publish_at), "DATETIME_FORMAT")
-        }
+        return _("Scheduled for %(time)s") % {"time": local_time(article.publish_at)}
     label = article.get_status_display()
     return (
         _("%(status)s (revision of the live article)") % {"status": label}

@@ -1,18 +1,20 @@
 from django.urls import path, re_path
 
 from . import api, search_views, views
+from .caching import public_page
 
 app_name = "conditions"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    re_path(r"^chapters/(?P<number>[0-9]{1,2})/$", views.chapter_detail, name="chapter"),
+    # The public pages are cached by content version (conditions.caching): 304s, s-maxage, page cache.
+    path("", public_page(views.home), name="home"),
+    re_path(r"^chapters/(?P<number>[0-9]{1,2})/$", public_page(views.chapter_detail), name="chapter"),
     re_path(
         r"^blocks/(?P<block_id>[A-Za-z][0-9A-Za-z]{2}(?:-[A-Za-z][0-9A-Za-z]{2})?)/$",
-        views.block_detail,
+        public_page(views.block_detail),
         name="block",
     ),
-    path("codes/<str:code>/", views.code_detail, name="code"),
+    path("codes/<str:code>/", public_page(views.code_detail), name="code"),
     # /codes/m612 (no slash) redirects to the canonical address in one hop, not two through APPEND_SLASH.
     path("codes/<str:code>", views.code_detail, name="code-no-slash"),
     re_path(r"^cc-exclusions/(?P<number>[0-9]{4})/$", views.pdx_collection, name="pdx-collection"),

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "icdsite.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Outside everything that renders: compresses public pages, never one with a CSRF token or session.
+    "icdsite.compression.BreachSafeGZipMiddleware",
     # Before the rate limit, so that web apps on other sites can read its 429 too.
     "corsheaders.middleware.CorsMiddleware",
     "icdsite.rate_limit.RateLimitMiddleware",
@@ -128,6 +130,33 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("icdsite runs on PostgreSQL only: DATABASE_URL must be postgres://...")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Caching -----------------------------------------------------------------
+# CACHE_URL: redis://host:6379/0 shares the cache between app servers; without it each process keeps
+# its own (in memory). Public pages are cached by content version (conditions.caching).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "icdsite"),
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL must be a redis://, rediss:// or unix:// URL.")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", 2000))},
+        }
+    }
+PAGE_CACHE_ALIAS = "default"
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 3600))  # 0 turns the page cache off
+PAGE_MAX_AGE = int(os.environ.get("PAGE_MAX_AGE", 60))  # browsers
+PAGE_SHARED_MAX_AGE = int(os.environ.get("PAGE_SHARED_MAX_AGE", 300))  # CDNs and reverse proxies (s-maxage)
+SITEMAP_CACHE_SECONDS = int(os.environ.get("SITEMAP_CACHE_SECONDS", 3600))
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

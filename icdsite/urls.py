@@ -3,9 +3,9 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
-from django.views.decorators.cache import cache_page
 
 from conditions import views as condition_views
+from conditions.caching import cached_sitemap
 from conditions.sitemaps import SITEMAPS
 from icdsite import health, icons
 
@@ -18,13 +18,13 @@ urlpatterns = [
     path("apple-touch-icon.png", icons.root_icon, {"name": "apple-touch-icon.png"}, name="apple-touch-icon"),
     path(
         "sitemap.xml",
-        cache_page(60 * 60)(sitemap_views.index),
+        cached_sitemap(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"},
         name="sitemap-index",
     ),
     path(
         "sitemap-<section>.xml",
-        cache_page(60 * 60)(sitemap_views.sitemap),
+        cached_sitemap(sitemap_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),

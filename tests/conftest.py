@@ -16,6 +16,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings):
     connections["default"].settings_dict["OPTIONS"].pop("pool", None)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: a test that writes rows directly (not through the services, which
+    bump the content version) and is rolled back must not meet pages another test cached."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

@@ -117,10 +117,7 @@ def test_every_real_response_matches_the_description(client, published_article):
             problems.append(problem)
         seen.add((operation_for(path)[0], str(response.status_code)))
     assert not problems, "\n\n".join(problems)
-    assert client.get("/api/codes/N39.0").json()["article"] == {
-        "title": "Bladder infection",
-        "summary": "An infection.",
-    }
+    assert client.get("/api/codes/N39.0").json()["article"]["title"] == "Bladder infection"
     documented = {
         (template, status)
         for template, methods in OPENAPI["paths"].items()

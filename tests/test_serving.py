@@ -3,15 +3,18 @@ a 5xx, and PostgreSQL never sees more connections from them than the pool bound 
 
 import gzip
 import json
+import os
 import random
 import re
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from .servers import ARTIFACTS, database_url_for, direct_connection, free_port, get, running
+from .servers import ARTIFACTS, BASE_DIR, database_url_for, direct_connection, free_port, get, running
 from .test_headers import assert_security_headers
 
 CLIENTS = 32
@@ -192,3 +195,69 @@ def test_make_serve_favicon_and_touch_icon(make_serve):
     status, headers, body = get(base + "/apple-touch-icon.png")
     assert (status, headers["Content-Type"]) == (200, "image/png")
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def nginx_in_front(make_serve, tmp_path_factory):
+    """deploy/nginx.conf in front of `make serve`, with its paths and ports pointed at a temporary folder."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        from .browser.conftest import in_ci
+
+        if in_ci():
+            pytest.fail("nginx is missing: `make services` installs it")
+        pytest.skip("nginx is missing: `make services` installs it")
+    folder = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    app_port = make_serve[0].rsplit(":", 1)[1]
+    site = (BASE_DIR / "deploy" / "nginx.conf").read_text()
+    for shipped, here in (
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+        ("/var/cache/nginx/icdsite", str(folder / "cache")),
+        ("/srv/icdsite/media/", str(folder / "media") + "/"),
+    ):
+        assert shipped in site
+        site = site.replace(shipped, here)
+    (folder / "icdsite.conf").write_text(site)
+    (folder / "nginx.conf").write_text(
+        f"""daemon off;
+{"user root;" if os.geteuid() == 0 else ""}
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/icdsite.conf;
+}}
+"""
+    )
+    with running([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], port=port, env={}) as base:
+        yield base
+
+
+def test_nginx_in_front_caches_public_pages_and_passes_the_rest(nginx_in_front):
+    base = nginx_in_front
+    first = get(base + "/codes/M61.3/")
+    second = get(base + "/codes/M61.3/")
+    assert (first[0], second[0]) == (200, 200)
+    assert first[1]["X-Cache-Status"] in ("MISS", "EXPIRED")
+    assert second[1]["X-Cache-Status"] == "HIT"
+    assert second[2] == first[2]
+    assert_security_headers(second[1])
+    assert second[1]["Server"] == "nginx"
+    # Not public: never served from nginx's cache.
+    for path in ("/admin/login/", "/search/?q=gout", "/healthz", "/api/search?q=gout"):
+        get(base + path)
+        status, headers, _ = get(base + path)
+        assert status == 200, path
+        assert headers["X-Cache-Status"] != "HIT", path
+    # Editors signed in bypass it.
+    status, headers, _ = get(base + "/codes/M61.3/", headers={"Cookie": "sessionid=abc"})
+    assert headers["X-Cache-Status"] == "BYPASS"

@@ -4,6 +4,7 @@ from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .feedback import ErrorReport
+from .versions import ContentVersion
 from .words import SearchWord
 
 __all__ = [
@@ -15,8 +16,9 @@ __all__ = [
     "Code",
     "CodeFacts",
     "CodeQuerySet",
-    "Icd9Code",
+    "ContentVersion",
     "ErrorReport",
+    "Icd9Code",
     "Note",
     "PdxCollection",
     "RetiredCode",

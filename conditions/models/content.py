@@ -34,9 +34,7 @@ class ArticleQuerySet(models.QuerySet):
     def review_overdue(self, today=None):
         """Live articles whose medical review is over a year old, or never happened."""
         year_ago = (today or timezone.localdate()) - timedelta(days=365)
-        return self.filter(status=Article.Status.PUBLISHED, revision_of=None).filter(
-            Q(last_reviewed__lt=year_ago) | Q(last_reviewed__isnull=True)
-        )
+        return self.published().filter(Q(last_reviewed__lt=year_ago) | Q(last_reviewed__isnull=True))
 
     def changes_requested(self):
         """Drafts a publisher sent back with a note."""

@@ -9,11 +9,12 @@
   } catch (e) {
     return;
   }
-  if (!zone) { return; }
+  // IANA names ("America/Chicago") need no encoding, and the server reads cookies as they are.
+  if (!zone || !/^[A-Za-z0-9_\/+\-]+$/.test(zone)) { return; }
   var match = document.cookie.match(/(?:^|;\s*)tz=([^;]*)/);
-  var current = match ? decodeURIComponent(match[1]) : "";
+  var current = match ? match[1] : "";
   if (current === zone) { return; }
-  document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
   // A page showing form errors holds the editor's typing: never reload that one.
   var fresh = !document.querySelector(".errornote, .errorlist") && document.cookie.indexOf("tz=") !== -1;
   var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;

@@ -1,0 +1,253 @@
+"""Throughput of the production server (gunicorn, DEBUG off) under wrk, as ratios to references of the same run.
+
+Starts `gunicorn -c deploy/gunicorn.conf.py` on the development database (run `make data` first), one nginx
+serving a saved copy of a code page (the static reference) and deploy/nginx.conf in front of gunicorn (the
+reverse-proxy cache), then runs wrk for each endpoint at 16 and 64 connections and once with one client.
+Prints req/s, p50, p95, p99 and errors per endpoint, each as a ratio to nginx's static copy and to
+/robots.txt through Django, and the most PostgreSQL connections the app held (the bound is
+WEB_CONCURRENCY x GUNICORN_THREADS). Run with `make bench-serve` (BENCH_SECONDS=20 by default).
+"""
+
+import contextlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+APP_PORT, STATIC_PORT, PROXY_PORT = (
+    int(p) for p in os.environ.get("BENCH_PORTS", "8108,8208,8209").split(",")
+)
+SECONDS = int(os.environ.get("BENCH_SECONDS", 20))
+APP_NAME = "icdsite-bench"
+
+WRK_SCRIPT = """
+local paths = {}
+local list = os.getenv("BENCH_PATHS")
+if list then for line in io.lines(list) do paths[#paths + 1] = line end end
+request = function()
+  if #paths > 0 then return wrk.format("GET", paths[math.random(#paths)]) end
+  return wrk.format("GET", wrk.path)
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout + summary.errors.status
+  io.write(string.format('RESULT {"requests": %d, "seconds": %f, "p50": %f, "p95": %f, "p99": %f, '
+    .. '"errors": %d, "status_errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, errors, summary.errors.status))
+end
+"""
+
+
+def database_url():
+    sys.path.insert(0, str(BASE_DIR))
+    from icdsite.embedded_db import database_url as embedded
+
+    url = os.environ.get("DATABASE_URL") or embedded()
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query), application_name=APP_NAME)
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query))), url
+
+
+def wait_for(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (our own local server)
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+class ConnectionCounter(threading.Thread):
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.most, self.stopping = url, 0, threading.Event()
+
+    def run(self):
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stopping.is_set():
+                (count,) = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME]
+                ).fetchone()
+                self.most = max(self.most, count)
+                time.sleep(0.05)
+
+
+def wrk(url, connections, script, paths_file=None, seconds=SECONDS):
+    env = {**os.environ, **({"BENCH_PATHS": str(paths_file)} if paths_file else {})}
+    threads = min(connections, 2)
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    result = json.loads(line[len("RESULT ") :])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def nginx_config(folder):
+    site = (BASE_DIR / "deploy" / "nginx.conf").read_text()
+    for shipped, here in (
+        ("listen 80;", f"listen 127.0.0.1:{PROXY_PORT};"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{APP_PORT};"),
+        ("/var/cache/nginx/icdsite", str(folder / "cache")),
+        ("/srv/icdsite/media/", str(BASE_DIR / "media") + "/"),
+    ):
+        site = site.replace(shipped, here)
+    (folder / "icdsite.conf").write_text(site)
+    (folder / "nginx.conf").write_text(
+        f"""daemon off;
+{"user root;" if os.geteuid() == 0 else ""}
+worker_processes auto;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    server {{
+        listen 127.0.0.1:{STATIC_PORT};
+        root {folder}/static-copy;
+        location / {{ default_type text/html; }}
+    }}
+    include {folder}/icdsite.conf;
+}}
+"""
+    )
+
+
+def main():
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            sys.exit(f"{tool} is missing: `make services` installs it")
+    app_url, plain_url = database_url()
+    folder = Path(tempfile.mkdtemp(prefix="icdsite-bench-"))
+    script = folder / "bench.lua"
+    script.write_text(WRK_SCRIPT)
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": app_url,
+        "PORT": str(APP_PORT),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True
+    )
+    processes = []
+    try:
+        processes.append(
+            subprocess.Popen(
+                [str(BASE_DIR / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "icdsite.wsgi"],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(folder / "gunicorn.log", "w"),  # noqa: SIM115
+                start_new_session=True,
+            )
+        )
+        app = f"http://127.0.0.1:{APP_PORT}"
+        page = wait_for(app + "/codes/M61.2/")
+        (folder / "static-copy" / "codes" / "M61.2").mkdir(parents=True)
+        (folder / "static-copy" / "codes" / "M61.2" / "index.html").write_bytes(page)
+        nginx_config(folder)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        processes.append(
+            subprocess.Popen(
+                [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], start_new_session=True
+            )
+        )
+        wait_for(f"http://127.0.0.1:{PROXY_PORT}/robots.txt")
+        wait_for(f"http://127.0.0.1:{STATIC_PORT}/codes/M61.2/")
+
+        import psycopg
+
+        with psycopg.connect(plain_url) as conn:
+            codes = [row[0] for row in conn.execute("SELECT code FROM conditions_code").fetchall()]
+        random.Random(8).shuffle(codes)
+        paths_file = folder / "codes.txt"
+        paths_file.write_text("".join(f"/codes/{code}/\n" for code in codes))
+
+        endpoints = [
+            ("nginx static copy (reference)", f"http://127.0.0.1:{STATIC_PORT}/codes/M61.2/", None),
+            ("/robots.txt via Django (reference)", app + "/robots.txt", None),
+            ("random code pages (page cache misses)", app + "/", paths_file),
+            ("one code page via the app's page cache", app + "/codes/M61.2/", None),
+            ("one code page via deploy/nginx.conf", f"http://127.0.0.1:{PROXY_PORT}/codes/M61.2/", None),
+            ("home page", app + "/", None),
+            ("/api/search?q=tennis+elbow", app + "/api/search?q=tennis+elbow", None),
+            ("/search/?q=diabetes+foot", app + "/search/?q=diabetes+foot", None),
+            ("/api/autocomplete?q=diab", app + "/api/autocomplete?q=diab", None),
+        ]
+        counter = ConnectionCounter(plain_url)
+        counter.start()
+        results = {}
+        for connections in (16, 64):
+            for name, url, paths in endpoints:
+                results[(name, connections)] = wrk(url, connections, script, paths)
+                print(f"  measured {name} at {connections} connections", file=sys.stderr)
+        single = wrk(app + "/", 1, script, paths_file, seconds=min(SECONDS, 15))
+        counter.stopping.set()
+        counter.join()
+
+        print(
+            f"\nwrk, {SECONDS} s per run; gunicorn {os.environ.get('WEB_CONCURRENCY', 'default')} workers x "
+            f"{os.environ.get('GUNICORN_THREADS', '2')} threads; DEBUG off; machine shared, so read the ratios"
+        )
+        header = (
+            f"{'endpoint':42} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+            f"{'/static':>8} {'/robots':>8}"
+        )
+        print(header)
+        print("-" * len(header))
+        for connections in (16, 64):
+            static = results[(endpoints[0][0], connections)]["rps"]
+            robots = results[(endpoints[1][0], connections)]["rps"]
+            for name, _, _ in endpoints:
+                r = results[(name, connections)]
+                print(
+                    f"{name:42} {connections:>5} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>6} "
+                    f"{r['rps'] / static:>8.4f} {r['rps'] / robots:>8.3f}"
+                )
+        print(
+            f"\nrandom code pages, one client: {single['rps']:.0f} req/s, p50 {single['p50']:.2f} ms, "
+            f"p95 {single['p95']:.2f} ms, p99 {single['p99']:.2f} ms, errors {single['errors']}"
+        )
+        print(f"most PostgreSQL connections held by the app during the runs: {counter.most}")
+    finally:
+        for process in reversed(processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Caching keeps pages correct: conditional GET, CDN headers, the page cache and its invalidation by
+publishing, editing, unpublishing and importing, sitemaps cached whatever the query string, and gzip only
+where no secret is in the response (BREACH)."""
+
+import gzip
+
+import pytest
+from django.core.cache import cache
+
+from conditions import icd10cm, loading, services
+from conditions.caching import content_version
+from conditions.models import Article
+
+pytestmark = pytest.mark.django_db
+
+CODE = "M77.1"
+PAGE = f"/codes/{CODE}/"
+
+
+@pytest.mark.parametrize("path", ["/", PAGE, "/chapters/13/", "/blocks/M70-M79/"])
+def test_public_pages_answer_304_when_nothing_changed(client, path, django_assert_num_queries):
+    first = client.get(path)
+    assert first.status_code == 200
+    assert first["ETag"].startswith('"') and first["Last-Modified"].endswith("GMT")
+    cache_control = {part.strip() for part in first["Cache-Control"].split(",")}
+    assert {"public", "max-age=60", "s-maxage=300"} <= cache_control
+    # Revalidation costs one small query: the content version.
+    with django_assert_num_queries(1):
+        again = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert (again.status_code, again.content) == (304, b"")
+    assert again["ETag"] == first["ETag"]
+    assert client.get(path, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+    assert client.get(path, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+
+
+def test_the_page_cache_serves_the_second_request_whatever_the_query_string(
+    client, django_assert_num_queries
+):
+    first = client.get(PAGE)
+    assert first["X-Cache"] == "miss"
+    with django_assert_num_queries(1):
+        second = client.get(PAGE + "?bust=1")
+    assert second["X-Cache"] == "hit"
+    assert second.content == first.content
+    assert client.get(PAGE + "?bust=2")["X-Cache"] == "hit"
+
+
+def test_unknown_codes_and_redirects_are_not_cached(client):
+    assert client.get("/codes/Q99.99/").status_code == 404
+    assert "X-Cache" not in client.get("/codes/Q99.99/")
+    assert client.get("/codes/m771/").status_code == 301
+
+
+def _article(publisher, title="Tennis elbow, in plain words"):
+    article = Article(code_id=CODE, title=title, summary="Pain on the outside of the elbow.", author="Test")
+    article.body = "Overuse of the forearm muscles."
+    services.article_save(article=article, user=publisher)
+    return article
+
+
+def test_publishing_editing_and_unpublishing_show_on_the_next_request(client, publisher):
+    article = _article(publisher)
+    before = client.get(PAGE)
+    assert b"Tennis elbow, in plain words" not in before.content  # a draft is not public
+    assert client.get(PAGE)["X-Cache"] == "hit"
+
+    services.article_submit(article=article, user=publisher)
+    services.article_publish(article=Article.objects.get(pk=article.pk), user=publisher)
+    published = client.get(PAGE, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert published.status_code == 200
+    assert published["X-Cache"] == "miss"
+    assert b"Tennis elbow, in plain words" in published.content
+    assert published["ETag"] != before["ETag"]
+
+    article = Article.objects.get(pk=article.pk)
+    article.summary = "A sore elbow from gripping and lifting."
+    services.article_save(article=article, user=publisher)
+    edited = client.get(PAGE)
+    assert b"A sore elbow from gripping and lifting." in edited.content
+
+    services.article_unpublish(article=Article.objects.get(pk=article.pk), user=publisher)
+    unpublished = client.get(PAGE)
+    assert b"Tennis elbow, in plain words" not in unpublished.content
+    assert len({before["ETag"], published["ETag"], edited["ETag"], unpublished["ETag"]}) == 4
+
+
+def test_a_scheduled_article_shows_when_its_time_comes(client, publisher, time_machine):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    article = _article(publisher)
+    services.article_submit(article=article, user=publisher)
+    now = timezone.now()
+    services.article_publish(
+        article=Article.objects.get(pk=article.pk), user=publisher, publish_at=now + timedelta(hours=1)
+    )
+    assert b"Tennis elbow, in plain words" not in client.get(PAGE).content
+    assert client.get(PAGE)["X-Cache"] == "hit"
+    time_machine.move_to(now + timedelta(hours=2))
+    assert b"Tennis elbow, in plain words" in client.get(PAGE).content
+
+
+def test_an_import_shows_on_the_next_request(client, tmp_path):
+    page = "/codes/M61.2/"
+    assert b"(revised)" not in client.get(page).content
+    assert client.get(page)["X-Cache"] == "hit"
+    source = icd10cm.default_tabular_path().read_text(encoding="utf-8")
+    newer = tmp_path / "newer.xml"
+    newer.write_text(
+        source.replace(
+            "<desc>Paralytic calcification and ossification of muscle</desc>",
+            "<desc>Paralytic calcification and ossification of muscle (revised)</desc>",
+        ),
+        encoding="utf-8",
+    )
+    loading.import_tabular(newer, code_list=icd10cm.default_code_list_path())
+    response = client.get(page)
+    assert response["X-Cache"] == "miss"
+    assert b"Paralytic calcification and ossification of muscle (revised)" in response.content
+
+
+def test_any_write_to_the_content_bumps_the_version_even_a_queryset_update(client):
+    from django.db import transaction
+    from django.db.models import F
+
+    from conditions.models import Code
+
+    start = content_version()
+    with transaction.atomic():
+        Code.objects.filter(code="M61.2").update(title=F("title"))
+        inside = content_version()
+        transaction.set_rollback(True)
+    assert content_version() == start
+    Code.objects.filter(code="M61.2").update(
+        title=F("title")
+    )  # committed this time (in the test's transaction)
+    assert content_version().key not in (start.key, inside.key)
+    # A direct update of an article (not through the services) reaches the next request too.
+    assert client.get(PAGE)["X-Cache"] == "miss"
+    assert client.get(PAGE)["X-Cache"] == "hit"
+    Code.objects.filter(code=CODE).update(title="Lateral epicondylitis (retitled)")
+    assert b"Lateral epicondylitis (retitled)" in client.get(PAGE).content
+
+
+def test_sitemaps_are_cached_whatever_the_query_string(client):
+    first = client.get("/sitemap-codes.xml?p=2")
+    assert first.status_code == 200
+    keys = set(cache._cache)
+    for bust in range(5):
+        again = client.get(f"/sitemap-codes.xml?p=2&bust={bust}")
+        assert again.content == first.content
+    assert client.get("/sitemap-codes.xml?p=02").content == first.content
+    assert set(cache._cache) == keys  # no new entry per query string
+    assert client.get("/sitemap-codes.xml?p=abc").status_code == 404
+    assert client.get("/sitemap-codes.xml?p=999").status_code == 404
+    assert set(cache._cache) == keys
+
+
+def test_public_pages_are_gzipped(client):
+    response = client.get(PAGE, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert response["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response["Vary"]
+    html = gzip.decompress(response.content)
+    assert b"<!doctype html>" in html.lower()
+    assert len(response.content) < len(html) / 3
+
+
+def test_responses_with_a_csrf_token_or_session_are_not_compressed(client, publisher):
+    login = client.get("/admin/login/", HTTP_ACCEPT_ENCODING="gzip")
+    assert b"csrfmiddlewaretoken" in login.content
+    assert "Content-Encoding" not in login
+    client.force_login(publisher)
+    admin = client.get("/admin/conditions/article/", HTTP_ACCEPT_ENCODING="gzip")
+    assert admin.status_code == 200
+    assert "Content-Encoding" not in admin
