@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development settings for `make run` and the tests; production sets DEBUG=0 and SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install db db-stop migrate data run serve test lint browser services bench bench-serve bench-search clean backup restore
+.PHONY: install db db-stop migrate data run serve test lint deploy-check browser services bench bench-serve bench-search clean backup restore
 
 install: $(VENV)/.installed
 
@@ -64,12 +64,19 @@ services:
 		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server nginx wrk; \
 	fi
 
-# Quality gates: lint and format (ruff.toml), no model change without its migration.
+# Quality gates: lint and format (ruff.toml), deploy checks, no model change without its migration.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: db browser services lint
+# Production settings (DEBUG off) pass Django's deploy checks, warnings included; the throwaway
+# key only serves the check.
+deploy-check: install
+	DEBUG=0 ALLOWED_HOSTS=icd.example.org \
+	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+test: db browser services lint deploy-check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 

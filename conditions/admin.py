@@ -19,6 +19,7 @@ from . import admin_views, review_queue, services
 from .icd10cm import canonical_code
 from .images import CleanedImage, clean_illustration, keep_pending, pending_name, take_pending
 from .models import Article, ArticleSource, Block, Chapter, Code, ErrorReport, Note, Synonym
+from .models.content import validate_web_url
 
 admin.site.site_header = _("icdsite editors")
 admin.site.site_title = _("icdsite editors")
@@ -213,7 +214,7 @@ class IllustrationFilter(admin.SimpleListFilter):
 class ArticleSourceInline(admin.TabularInline):
     model = ArticleSource
     fields = ("position", "title", "url")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https", "validators": [validate_web_url]}}
     ordering = ("position", "id")
     extra = 1
 
@@ -413,6 +414,14 @@ class ArticleAdmin(SimpleHistoryAdmin):
             shown = admin_views.run_step(request, obj, name, note=request.POST.get("review_note", ""))
             return redirect("admin:conditions_article_change", shown.pk)
         return super().response_change(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ArticleSource:
+            return super().save_formset(request, form, formset, change)
+        for source in formset.save(commit=False):
+            services.source_save(source=source, user=request.user)
+        for source in formset.deleted_objects:
+            source.delete()
 
     def delete_model(self, request, obj):
         services.article_delete(article=obj, user=request.user)

@@ -2,13 +2,16 @@
 
 ``/api/codes/<code>`` serializes the same page data (``pages.code_page``) as the
 HTML code page, so the two never disagree. ``/api/search`` ranks codes,
-``/api/autocomplete`` serves the search box, ``/api/saved-codes`` the saved-codes page.
+``/api/autocomplete`` serves the search box, ``/api/saved-codes`` the saved-codes page;
+``/api/openapi.json`` describes them all (``conditions.openapi``) and ``/api/`` shows that to people.
 """
 
 from dataclasses import asdict
 
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from . import pages
@@ -19,6 +22,11 @@ from .search import clean
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 SAVED_CODES_LIMIT = 100
+
+
+def read_only(view):
+    """GET only: other methods get 405, not the CSRF check's 403 (nothing here reads cookies or writes)."""
+    return csrf_exempt(require_GET(view))
 
 
 def error(message: str, status: int) -> JsonResponse:
@@ -115,7 +123,7 @@ def retired_data(retired) -> dict:
     }
 
 
-@require_GET
+@read_only
 def search(request):
     """``?q=<text>&limit=<1-100>`` -> ``{"query", "count", "results": [...]}``, best first.
 
@@ -149,7 +157,7 @@ def search(request):
     )
 
 
-@require_GET
+@read_only
 def code_detail(request, code):
     """One code as its page shows it: title, hierarchy, children, every note with its level, 7th characters, article."""
     canonical = canonical_code(code)
@@ -168,14 +176,14 @@ def code_detail(request, code):
     return JsonResponse(code_data(page))
 
 
-@require_GET
+@read_only
 def autocomplete_json(request):
     """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
     query = clean(request.GET.get("q", ""))
     return JsonResponse({"query": query, "results": [code_summary(c) for c in Code.objects.suggest(query)]})
 
 
-@require_GET
+@read_only
 def saved_codes(request):
     """Titles and billable status of the codes a visitor saved in the browser (at most 100 at a time)."""
     raw = request.GET.get("codes", "")
@@ -183,3 +191,23 @@ def saved_codes(request):
         return error(f"At most {SAVED_CODES_LIMIT} codes at a time.", 400)
     found, unknown = pages.saved_codes(raw, limit=SAVED_CODES_LIMIT)
     return JsonResponse({"codes": [code_summary(c) for c in found], "unknown": unknown})
+
+
+@read_only
+def openapi_description(request):
+    """The OpenAPI 3.1 description of this API (``conditions.openapi``)."""
+    from .openapi import OPENAPI  # imported here: conditions.openapi reads this module's limits
+
+    return JsonResponse(OPENAPI)
+
+
+@read_only
+def reference(request):
+    """The API described for people: the same OpenAPI description as an HTML page."""
+    from .openapi import OPENAPI, operations
+
+    return render(
+        request,
+        "conditions/api.html",
+        {"info": OPENAPI["info"], "operations": operations(), "schemas": OPENAPI["components"]["schemas"]},
+    )

@@ -26,6 +26,7 @@ from .images import CleanedImage, clean_illustration, phone_variant
 from .indexing import refresh_article_text
 from .markdown import markdown_problems, render_markdown
 from .models import Article, ArticleSource, Code, ErrorReport
+from .models.content import validate_web_url
 
 Status = Article.Status
 
@@ -418,8 +419,7 @@ def _replace_sources(article: Article, sources, user: AbstractUser) -> None:
         restored = ArticleSource(
             article=article, **{field: getattr(source, field) for field in SOURCE_FIELDS}
         )
-        restored._history_user = user
-        restored.save()
+        source_save(source=restored, user=user)
 
 
 @transaction.atomic
@@ -430,6 +430,16 @@ def article_delete(*, article: Article, user: AbstractUser) -> None:
     article._history_user = user
     article.delete()
     refresh_article_text([code_id])
+
+
+@transaction.atomic
+def source_save(*, source: ArticleSource, user: AbstractUser) -> ArticleSource:
+    """Add or change one source of an article; its address must be an http or https URL."""
+    _require(user, "change_article")
+    validate_web_url(source.url)
+    source._history_user = user
+    source.save()
+    return source
 
 
 def sources_at_revision(*, article: Article, history_id: int) -> list[ArticleSource]:

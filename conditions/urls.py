@@ -24,4 +24,6 @@ urlpatterns = [
     path("api/autocomplete", api.autocomplete_json, name="autocomplete"),
     path("api/search", api.search, name="api-search"),
     path("api/codes/<str:code>", api.code_detail, name="api-code"),
+    path("api/openapi.json", api.openapi_description, name="api-openapi"),
+    path("api/", api.reference, name="api-reference"),
 ]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import pages, services, trust
+from . import api, pages, services, trust
 from .icd10cm import canonical_code
 from .models import Block, Chapter, Code, PdxCollection, RetiredCode
 
@@ -106,8 +106,10 @@ def not_found(request, text=""):
 
 
 def page_not_found(request, exception=None):
-    """handler404: for a /codes/... address, suggest codes from what follows /codes/."""
+    """handler404: for a /codes/... address, suggest codes from what follows /codes/; JSON under /api/."""
     path = request.path
+    if path.startswith("/api/"):
+        return api.error("No such API address; the API is described at /api/.", 404)
     text = path[len("/codes/") :] if path.startswith("/codes/") else ""
     return not_found(request, text)
 

@@ -5,6 +5,7 @@ and ALLOWED_HOSTS must be set and the deploy checks pass.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,7 +37,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "icdsite.apps.EditorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "corsheaders",
     "csp",
     "conditions",
 ]
@@ -59,6 +63,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Outside everything that renders: compresses public pages, never one with a CSRF token or session.
     "icdsite.compression.BreachSafeGZipMiddleware",
+    # Before the rate limit, so that web apps on other sites can read its 429 too.
+    "corsheaders.middleware.CorsMiddleware",
+    "icdsite.rate_limit.RateLimitMiddleware",
     # A 503 (page, or JSON under /api/) instead of a 500 while the database is unreachable; inside the
     # header middlewares above, so the 503 carries the same security headers as any page.
     "icdsite.unavailable.DatabaseUnavailableMiddleware",
@@ -68,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "icdsite.session_timeout.SessionTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -183,17 +192,30 @@ AUTH_PASSWORD_VALIDATORS = [
 # Editors and publishers sign in to the admin only; its path is configurable so
 # it is not where every scanner looks.
 ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
+# A login lasts SESSION_COOKIE_AGE at most, and ends after SESSION_IDLE_TIMEOUT without a request.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 8 * 60 * 60))
+SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", 30 * 60))
 
-# django-axes locks a username at one address out after repeated failed logins.
+# django-axes (icdsite.login_lockout): a username at one address is locked out for a short
+# while after AXES_FAILURE_LIMIT failures, an address after AXES_ADDRESS_FAILURE_LIMIT failures
+# over any usernames. The address is the client's (icdsite.client_address, TRUSTED_PROXIES).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "icdsite.login_lockout.LoginLockoutHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
-AXES_COOLOFF_TIME = 1  # hours
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", 20))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Trying again while locked out does not extend the lockout (a real editor would).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "icdsite.client_address.client_address"
+
+# Two-factor sign-in (icdsite.two_factor): required of publishers and superusers when on.
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "icdsite")
 
 # --- Editor content ---------------------------------------------------------
 # Reverting goes through conditions.services (it also restores the sources and
@@ -268,12 +290,46 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Turning these off is the operator's choice, not an oversight for check --deploy to report.
+    SILENCED_SYSTEM_CHECKS = [
+        check
+        for check, on in (
+            ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", SECURE_HSTS_PRELOAD),
+        )
+        if not on
+    ]
+
+# --- Reverse proxy ------------------------------------------------------------
+# Addresses or networks of our own proxies (e.g. "10.0.0.0/8,127.0.0.1"): only from them is
+# X-Forwarded-For believed for the client address (login lockouts, rate limits).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# The header a proxy sets to say the request came over HTTPS, e.g. "X-Forwarded-Proto";
+# without it no such header is believed (a client could send one itself).
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_"),
+        "https",
+    )
+
+# --- Public API ---------------------------------------------------------------
+# Web apps on any site may read the API from a browser (GET only, no cookies); nothing else of
+# the site is shared across origins.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_METHODS = ["GET", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+# Requests per client address (icdsite.rate_limit), counted in the cache: (bucket, path prefix,
+# requests, seconds). The search box's suggestions count as API requests.
+RATE_LIMITS = [
+    ("api", "/api/", int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", 300)), 60),
+    ("search", "/search/", int(os.environ.get("SEARCH_RATE_LIMIT_PER_MINUTE", 60)), 60),
+]
 
 # --- Security headers (every response: pages, API, admin, errors, static files) ---
 # Content-Security-Policy (django-csp 4): every script and style is a file of this site; no inline

@@ -59,3 +59,10 @@ def editor(db, django_user_model):
 @pytest.fixture
 def publisher(db, django_user_model):
     return _member_of(django_user_model, "Publisher", "pat")
+
+
+# --- Rate limits (issue 9) ------------------------------------------------------
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings):
+    """The whole suite comes from one address; tests/test_rate_limit.py turns the limits on."""
+    settings.RATE_LIMITS = []

@@ -443,3 +443,14 @@ def test_article_list_filters(client, publisher):
     assert listed(medical_reviewer="Dr Who") == {"I10"}
     assert listed(status__exact="draft") == {"I10", "E11.9", "J45.909"}
     assert listed(q="E11") == {"E11.9"} and listed(q="about j45") == {"J45.909"}
+
+
+def test_a_source_must_be_a_web_address(client, editor):
+    client.force_login(editor)
+    response = client.post(ADD_URL, article_form(sources=(("Trap", "javascript:alert(1)"),)))
+    assert response.status_code == 200 and "Enter a valid URL." in response.content.decode()
+    response = client.post(ADD_URL, article_form(sources=(("Files", "ftp://files.example.org/a.pdf"),)))
+    assert (
+        response.status_code == 200 and "Enter an http:// or https:// address." in response.content.decode()
+    )
+    assert not Article.objects.exists()

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from conditions import services
@@ -208,3 +208,42 @@ def test_a_missing_illustration_file_never_breaks_loading_an_article(publisher, 
     )
     assert Article.objects.get().illustration.name == "illustrations/gone.png"
     assert client.get("/codes/M61.2/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(document.cookie)",
+        " javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "ftp://files.example.org/guide.pdf",
+        "//evil.example/",
+        "https://",
+    ],
+)
+def test_sources_keep_web_addresses_only(publisher, url):
+    article = draft(publisher)
+    with pytest.raises(ValidationError):
+        services.source_save(source=ArticleSource(article=article, title="Bad", url=url), user=publisher)
+    assert not article.sources.exists()
+
+
+def test_a_web_source_is_saved_with_its_revision(publisher):
+    article = draft(publisher)
+    source = ArticleSource(article=article, position=1, title="MedlinePlus", url="https://medlineplus.gov/")
+    services.source_save(source=source, user=publisher)
+    assert source.history.get().history_user == publisher
+
+
+def test_a_source_stored_by_another_path_is_never_a_live_link(publisher, client):
+    article = draft(publisher)
+    ArticleSource.objects.create(article=article, position=1, title="Trap <b>", url="javascript:alert(1)")
+    ArticleSource.objects.create(
+        article=article, position=2, title="MedlinePlus", url="https://medlineplus.gov/"
+    )
+    services.article_publish(article=article, user=publisher)
+    html = client.get("/codes/M61.2/").content.decode()
+    assert "javascript:" not in html and "<li>Trap &lt;b&gt;</li>" in html
+    assert '<a href="https://medlineplus.gov/" rel="noopener">MedlinePlus</a>' in html

@@ -8,6 +8,7 @@ detaches an article.
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -150,6 +151,12 @@ class Article(models.Model):
     def is_reviewed(self):
         """Whether the page may say "medically reviewed by": a named reviewer, and never on sample content."""
         return bool(self.medical_reviewer) and not self.is_sample
+
+
+# Links to sources are web pages only: never javascript:, data: or other schemes.
+validate_web_url = URLValidator(
+    schemes=["http", "https"], message=_("Enter an http:// or https:// address."), code="web_url"
+)
 
 
 class ArticleSource(models.Model):

@@ -78,7 +78,8 @@ def load_sample_content() -> Summary:
             related_codes=Code.objects.filter(code__in=meta.get("related_codes", [])),
         )
         for position, (title, url) in enumerate(meta["sources"], start=1):
-            ArticleSource.objects.create(article=article, position=position, title=title, url=url)
+            source = ArticleSource(article=article, position=position, title=title, url=url)
+            services.source_save(source=source, user=user)
         services.article_submit(article=article, user=user)
         services.article_publish(article=article, user=user)
         summary.created.append(meta["code"])
