@@ -27,13 +27,14 @@ from django.db import connection
 from icdsite.embedded_db import program
 
 from .loading import CODING_TABLES, TABLES, rebuild_derived_state
-from .models import SearchWord
+from .models import ContentVersion, SearchWord
 
 DUMP = "content.dump"
 MEDIA = "media.tar"
 # Besides the conditions app's editor content: accounts, groups and their permissions (with the
-# content types they refer to, so permission ids match), and the admin's log of who changed what.
-ACCOUNT_APPS = ("contenttypes", "auth", "admin")
+# content types they refer to, so permission ids match), the admin's log of who changed what, and the
+# staff's two-factor devices (they refer to the accounts; without them a restored publisher could not sign in).
+ACCOUNT_APPS = ("contenttypes", "auth", "admin", "otp_totp")
 
 
 class BackupError(Exception):
@@ -54,7 +55,8 @@ def content_models() -> list:
     """Every model whose rows people wrote: the conditions app but for the official tables, and accounts."""
     # The import writes these from the official files alone: re-imported, never backed up. A new table the
     # import writes belongs here too.
-    official = {model for model, _, _ in TABLES} | set(CODING_TABLES) | {SearchWord}
+    # The content version is derived too: the triggers bump it as the restore writes the articles.
+    official = {model for model, _, _ in TABLES} | set(CODING_TABLES) | {SearchWord, ContentVersion}
     models = [
         model
         for model in apps.get_app_config("conditions").get_models(include_auto_created=True)

@@ -23,7 +23,7 @@ from functools import cache, wraps
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import connections, router
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 
@@ -39,9 +39,13 @@ class Version:
 
 
 def content_version() -> Version:
-    """The current content version, in one query."""
+    """The current content version, in one query.
+
+    Read from the database the page itself reads from (a replica for public pages when one is set): a version
+    read from the primary while the replica lags would store the replica's older page under the new key.
+    """
     version, article = ContentVersion._meta.db_table, Article._meta.db_table
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(ContentVersion)].cursor() as cursor:
         cursor.execute(
             f"""
             SELECT v.number, GREATEST(v.changed_at, max(a.publish_at)), count(a.id)

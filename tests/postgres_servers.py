@@ -67,11 +67,13 @@ def scratch_server(name, *, pgdata=None):
 
 def manage(*args, database_url, **env):
     """Run ``manage.py`` against another database (settings read DATABASE_URL)."""
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
         env={**os.environ, "DATABASE_URL": database_url, **env},
-        check=True,
         capture_output=True,
         text=True,
     )
+    # The command's own words, not only its exit status, when it fails.
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
