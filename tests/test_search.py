@@ -578,6 +578,26 @@ def test_when_no_word_matches_similar_titles_are_offered():
     assert not Code.objects.search("qwxzvkj").exists()  # pure noise may still find nothing
 
 
+@pytest.mark.parametrize(
+    "typed, code, term", [("oralthrush", "B37.0", "Oral thrush"), ("panicattack", "F41.0", "Panic attack")]
+)
+def test_the_trigram_fallback_also_finds_inclusion_terms(client, typed, code, term):
+    # No word of the query is known or near enough one word to correct, and no title looks like it: only
+    # the code's inclusion term does (B37.0 "Candidal stomatitis" holds "Oral thrush").
+    found = Code.objects.get(code=code)
+    assert term in found.inclusion_text.split(" | ")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM conditions_code WHERE %s <%% upper(title)", [typed.upper()])
+        assert cursor.fetchone()[0] == 0
+    query = understand(typed)
+    assert query.fallback == Fallback.SIMILAR
+    assert codes(query, 1) == [code]
+    html = client.get("/search/", {"q": typed}).content.decode()
+    assert "Showing codes with similar titles or terms." in html
+    assert result_rows(html)[0] == code
+    assert client.get("/api/search", {"q": typed}).json()["results"][0]["code"] == code
+
+
 def test_a_page_with_no_results_offers_did_you_mean_each_word_and_the_chapters(client):
     html = client.get("/search/", {"q": "qwxzvkj zzqvvk"}).content.decode()
     assert "No codes match" in html

@@ -35,6 +35,7 @@ from django.db.models import (
 from django.db.models.functions import (
     Collate,
     Concat,
+    Greatest,
     Left,
     Length,
     Ln,
@@ -63,6 +64,8 @@ HEAVY_COLUMNS = (
 # Scores within about 5% of each other are equal: official order decides (A before B, left before right),
 # not a few characters of title length.
 BUCKETS_PER_UNIT = 20
+# In the trigram fallback, how much an inclusion term as alike as a title counts.
+SIMILAR_TERM_WEIGHT = 0.9
 
 
 class Match:
@@ -95,9 +98,13 @@ def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
     score = Value(1.0, output_field=FloatField())
     if query.similar:
         text = query.phrases[0]
-        queryset = queryset.alias(upper_title=Upper("title"))
-        condition |= Q(upper_title__trigram_word_similar=text)
-        score = TrigramWordSimilarity(Value(text), "upper_title")
+        queryset = queryset.alias(upper_title=Upper("title"), upper_terms=Upper("inclusion_text"))
+        condition |= Q(upper_title__trigram_word_similar=text) | Q(upper_terms__trigram_word_similar=text)
+        # A title alike ranks above an inclusion term as alike, as a title match ranks above a term match.
+        score = Greatest(
+            TrigramWordSimilarity(Value(text), "upper_title"),
+            TrigramWordSimilarity(Value(text), "upper_terms") * Value(SIMILAR_TERM_WEIGHT),
+        )
     elif query.tree is not None:
         condition |= Q(search_vector=raw(query.tree, weights))
         score = _text_score(query)
