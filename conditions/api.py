@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import pages
+from . import pages, search_cache
 from .icd10cm import canonical_code
 from .models import Code, RetiredCode
-from .search import clean, collapsed, collapsed_counts, name_families, understand
+from .search import clean, collapsed_page, name_families, understand
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -158,12 +158,16 @@ def search(request):
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
     if not 1 <= limit <= MAX_LIMIT:
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
-    query = understand(request.GET["q"])
+    text = clean(request.GET["q"])
+    return JsonResponse(search_cache.API.get(("search", text, limit), lambda: search_data(text, limit)))
+
+
+def search_data(text: str, limit: int) -> dict:
+    query = understand(text)
     results = Code.objects.search(query).only("code", "title", "billable", "chapter_id", "sort_order")
-    _, count = collapsed_counts(results, query)
-    rows = list(collapsed(results, query)[:limit])
+    rows, _, count = collapsed_page(results, query, offset=0, limit=limit)
     name_families(rows, Code)
-    return JsonResponse({"query": query.text, "count": count, "results": [search_result(c) for c in rows]})
+    return {"query": query.text, "count": count, "results": [search_result(c) for c in rows]}
 
 
 @read_only
@@ -189,7 +193,11 @@ def code_detail(request, code):
 def autocomplete_json(request):
     """Suggestions for the search box: ``{"query": ..., "results": [{code, title, billable, url}]}``."""
     query = clean(request.GET.get("q", ""))
-    return JsonResponse({"query": query, "results": [code_summary(c) for c in Code.objects.suggest(query)]})
+    return JsonResponse(
+        search_cache.SUGGESTIONS.get(
+            query, lambda: {"query": query, "results": [code_summary(c) for c in Code.objects.suggest(query)]}
+        )
+    )
 
 
 @read_only

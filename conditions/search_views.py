@@ -1,16 +1,18 @@
 """The search results page (the JSON endpoints of search live in ``conditions.api``)."""
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
+from . import search_cache
 from .filters import CodeSearchFilter
 from .models import Block, Chapter, Code, Icd9Code
 from .search import (
     Kind,
-    collapsed,
-    collapsed_counts,
+    clean,
+    collapsed_page,
     highlight,
     matching_sections,
     understand,
@@ -21,10 +23,10 @@ RESULTS_PER_PAGE = 20
 
 
 class CountedPaginator(Paginator):
-    """A paginator told its count (counting the collapsed rows by family costs no ranking)."""
+    """A paginator told its count: the collapsed ranking gives a page and the totals in one query."""
 
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
+    def __init__(self, per_page, *, count: int):
+        super().__init__([], per_page)
         self.known_count = count
 
     @cached_property
@@ -32,37 +34,67 @@ class CountedPaginator(Paginator):
         return self.known_count
 
 
+def results_page(results, query, number) -> tuple[Page, int]:
+    """(page ``number``, codes matched) of the collapsed ranking; like ``Paginator.get_page``, a page number
+    that is not one gives the first page and one past the end the last."""
+    try:
+        number = min(max(1, int(number)), 100_000)
+    except (TypeError, ValueError):
+        number = 1
+    while True:
+        offset = (number - 1) * RESULTS_PER_PAGE
+        rows, total, codes = collapsed_page(results, query, offset=offset, limit=RESULTS_PER_PAGE)
+        paginator = CountedPaginator(RESULTS_PER_PAGE, count=total)
+        if rows or number <= paginator.num_pages:
+            return Page(rows, number, paginator), codes
+        number = paginator.num_pages
+
+
 @require_GET
 def search(request):
-    # The query is understood once (parsed and resolved) and handed to the FilterSet, which ranks through it.
-    query = understand(request.GET.get("q", ""))
+    text = clean(request.GET.get("q", ""))
     data = request.GET.copy()
-    data["q"] = query.text
-    filterset = CodeSearchFilter(data, queryset=Code.objects.select_related("chapter"), query=query)
-    context = {"query": query.text, "filterset": filterset, "page_obj": None, "sections": []}
-    if not query.text or not filterset.is_valid():
+    data["q"] = text
+    filterset = CodeSearchFilter(data, queryset=Code.objects.select_related("chapter"))
+    context = {"query": text, "filterset": filterset, "page_obj": None, "sections": []}
+    if not text or not filterset.is_valid():
         return render(request, "conditions/search.html", context, status=200 if filterset.is_valid() else 400)
+    # The answer depends only on the parameters and the content: kept per content version.
+    key = (text, tuple(sorted((name, tuple(values)) for name, values in data.lists())))
+    found = search_cache.PAGES.get(key, lambda: search_results(request, filterset, text))
+    if found.get("redirect"):
+        return redirect("conditions:code", found["redirect"])
+    context.update(found)
+    return render(request, "conditions/search.html", context)
+
+
+def search_results(request, filterset: CodeSearchFilter, text: str) -> dict:
+    """What the results page shows besides the form, with its HTML (``results_html``), or ``{"redirect": code}``
+    for a code typed whole. Everything here follows from the request's parameters and the content."""
+    # The query is understood once (parsed and resolved) and handed to the FilterSet, which ranks through it.
+    query = filterset.query = understand(text)
     if query.exact_code and not filterset.narrowed:
-        return redirect("conditions:code", query.exact_code)
+        return {"redirect": query.exact_code}
     # A large family shows as one row (expandable), so different conditions fill the first page.
-    rows, code_count = collapsed_counts(filterset.qs, query)
-    paginator = CountedPaginator(collapsed(filterset.qs, query), RESULTS_PER_PAGE, count=rows)
-    page_obj = paginator.get_page(request.GET.get("page"))
+    page_obj, code_count = results_page(filterset.qs, query, request.GET.get("page"))
     highlight(page_obj.object_list, query)
     with_families(page_obj.object_list, filterset.qs)
     first_page = page_obj.number == 1 and not filterset.narrowed
-    context.update(
-        parsed=query,
-        page_obj=page_obj,
-        code_count=code_count,
+    found = {
+        "parsed": query,
+        "page_obj": page_obj,
+        "code_count": code_count,
         # An ICD-9-CM code: its GEM targets lead the results; say what the code was.
-        icd9=Icd9Code.objects.filter(code=query.text.upper()).first() if query.kind is Kind.ICD9 else None,
-        sections=matching_sections(query, Chapter.objects.all(), Block.objects.all()) if first_page else [],
-    )
+        "icd9": Icd9Code.objects.filter(code=query.text.upper()).first() if query.kind is Kind.ICD9 else None,
+        "sections": matching_sections(query, Chapter.objects.all(), Block.objects.all())
+        if first_page
+        else [],
+    }
     if not page_obj.object_list:
         # Never a dead end: each word alone and the chapters.
-        context.update(
-            words=[w for w in dict.fromkeys(query.words) if len(query.words) > 1],
-            chapters=Chapter.objects.all(),
-        )
-    return render(request, "conditions/search.html", context)
+        found["words"] = [w for w in dict.fromkeys(query.words) if len(query.words) > 1]
+        found["chapters"] = list(Chapter.objects.all())
+    found["results_html"] = render_to_string(
+        "conditions/search_results.html", {"query": text, **found}, request=request
+    )
+    return found

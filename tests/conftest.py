@@ -22,8 +22,11 @@ def empty_cache():
     bump the content version) and is rolled back must not meet pages another test cached."""
     from django.core.cache import caches
 
+    from conditions import search_cache
+
     for cache in caches.all(initialized_only=True):
         cache.clear()
+    search_cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -194,7 +194,7 @@ def test_ranking_prefers_general_codes_and_exact_titles():
 def test_equal_matches_stay_in_official_order():
     results = list(Code.objects.search("lateral epicondylitis")[:50])
     for a, b in zip(results, results[1:], strict=False):
-        if a.score == b.score:
+        if a.bucket == b.bucket:
             assert a.sort_order < b.sort_order
 
 
@@ -247,6 +247,25 @@ def test_synonym_edits_apply_to_the_next_search():
     assert codes("funny bone", 1) == ["S54.00XA"]
     synonym.delete()
     assert codes("funny bone", 1) != ["S54.00XA"] and not ulnar_nerve_first()
+
+
+def test_kept_answers_follow_every_change_to_what_search_reads(client):
+    # The API, autocomplete and results page keep answers per content version (conditions.search_cache);
+    # a synonym written straight to its table, as any write, bumps the version (migration 0014).
+    def answers():
+        return (
+            client.get("/api/search", {"q": "funny bone"}).json()["results"][0]["code"],
+            client.get("/api/autocomplete", {"q": "funny bone"}).json()["results"][0]["code"],
+            result_rows(client.get("/search/", {"q": "funny bone"}).content.decode())[0],
+        )
+
+    Synonym.objects.filter(term="funny bone").delete()
+    before = answers()
+    assert answers() == before and "S54.00XA" not in before
+    synonym = Synonym.objects.create(term="funny bone", code_id="S54.00XA")
+    assert answers() == ("S54.00XA",) * 3
+    synonym.delete()
+    assert answers() == before
 
 
 def test_the_starter_synonyms_load_idempotently():

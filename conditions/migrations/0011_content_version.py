@@ -29,12 +29,23 @@ BEGIN
 END
 $$;
 """
-TRIGGERS = "".join(
-    f"CREATE TRIGGER {table}_bumps_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-    f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"
-    for table in CONTENT_TABLES
-)
-DROP_TRIGGERS = "".join(f"DROP TRIGGER {table}_bumps_content_version ON {table};\n" for table in CONTENT_TABLES)
+
+
+def triggers(tables):
+    """The SQL that makes every statement writing these tables bump the version (0014 adds search's tables)."""
+    return "".join(
+        f"CREATE TRIGGER {table}_bumps_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"
+        for table in tables
+    )
+
+
+def drop_triggers(tables):
+    return "".join(f"DROP TRIGGER {table}_bumps_content_version ON {table};\n" for table in tables)
+
+
+TRIGGERS = triggers(CONTENT_TABLES)
+DROP_TRIGGERS = drop_triggers(CONTENT_TABLES)
 
 
 class Migration(migrations.Migration):

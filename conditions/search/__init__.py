@@ -11,7 +11,7 @@ nothing here writes: the searchable text on code rows is kept by
 
 from .compile import SEARCH_CONFIG
 from .parse import MAX_QUERY_LENGTH, Kind, Parsed, clean, parse
-from .rank import FAMILY_ROWS, Match, collapsed, collapsed_counts, ranked
+from .rank import FAMILY_ROWS, Match, collapsed_page, ranked
 from .resolve import Fallback, Query, icd9_targets, resolve, understand
 from .results import (
     AUTOCOMPLETE_LIMIT,
@@ -33,8 +33,7 @@ __all__ = [
     "Parsed",
     "Query",
     "clean",
-    "collapsed",
-    "collapsed_counts",
+    "collapsed_page",
     "highlight",
     "icd9_targets",
     "matching_sections",

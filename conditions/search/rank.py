@@ -11,19 +11,15 @@ generality prior. Ties stay in official order. Nothing here imports the models.
 
 from __future__ import annotations
 
-import operator
 import os
-from functools import reduce
 
-from django.contrib.postgres.search import SearchQuery, TrigramWordSimilarity
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     F,
     FloatField,
-    IntegerField,
-    Max,
-    Min,
     Q,
     QuerySet,
     Sum,
@@ -32,20 +28,12 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
-    Collate,
-    Concat,
-    Greatest,
     Left,
-    Length,
-    Ln,
-    Lower,
-    Round,
     RowNumber,
-    StrIndex,
     Upper,
 )
-from django.db.models.lookups import Exact, GreaterThan
 
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
 from .resolve import Fallback, Query
@@ -81,7 +69,7 @@ def raw(node: Node | None, weights: str = "") -> SearchQuery:
 
 
 def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
-    """Codes matching ``query``, best first, annotated with ``match`` and ``score``.
+    """Codes matching ``query``, best first, annotated with ``match`` and ``bucket`` (the score, in steps).
 
     ``weights`` ("A": code and title) keeps only the codes whose words match there.
     """
@@ -91,99 +79,107 @@ def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
     if query.code_prefix:
         return (
             queryset.filter(code__startswith=query.code_prefix)
-            .annotate(match=Value(Match.CODE), score=Value(1.0, output_field=FloatField()))
+            .annotate(match=Value(Match.CODE), bucket=Value(0.0, output_field=FloatField()))
             .order_by("sort_order")
         )
+    table = queryset.model._meta.db_table
     condition = Q(code__in=query.pinned) if query.pinned else Q(pk__in=[])
-    score = Value(1.0, output_field=FloatField())
+    score = ("1.0", [])
     if query.similar:
         text = query.phrases[0]
         queryset = queryset.alias(upper_title=Upper("title"), upper_terms=Upper("inclusion_text"))
         condition |= Q(upper_title__trigram_word_similar=text) | Q(upper_terms__trigram_word_similar=text)
         # A title alike ranks above an inclusion term as alike, as a title match ranks above a term match.
-        score = Greatest(
-            TrigramWordSimilarity(Value(text), "upper_title"),
-            TrigramWordSimilarity(Value(text), "upper_terms") * Value(SIMILAR_TERM_WEIGHT),
+        score = (
+            f'greatest(word_similarity(%s, upper("{table}"."title")),'
+            f' word_similarity(%s, upper("{table}"."inclusion_text")) * {SIMILAR_TERM_WEIGHT})',
+            [text, text],
         )
     elif query.tree is not None:
         condition |= Q(search_vector=raw(query.tree, weights))
-        score = _text_score(query)
-    match = Case(
-        *(When(code=code, then=Value(Match.PINNED + i / 100)) for i, code in enumerate(query.pinned[:50])),
-        default=Value(Match.TEXT),
+        score = _text_score(query, table)
+    # The codes the query names, in their order (the first 50), before the text matches.
+    match = RawSQL(  # noqa: S611 (bound parameters)
+        f'COALESCE({Match.PINNED} + (array_position(%s::text[], "{table}"."code") - 1) / 100.0, {Match.TEXT})',
+        (list(query.pinned[:50]),),
         output_field=FloatField(),
     )
-    # Django orders by the select-list positions of these annotations: read
+    # Scores within about 5% of each other fall in one bucket (a row matching no word of a SOME fallback
+    # scores 0: the floor keeps the logarithm defined).
+    bucket = RawSQL(  # noqa: S611 (bound parameters)
+        f"round(ln(greatest({score[0]}, 1e-9)) * {BUCKETS_PER_UNIT})", score[1], output_field=FloatField()
+    )
+    # Django orders by the select-list positions of these annotations (PostgreSQL computes each once): read
     # the result as model instances (values_list() would drop the columns).
     return (
         queryset.filter(condition)
-        .annotate(match=match, score=score, bucket=Round(Ln("score") * BUCKETS_PER_UNIT))
+        .annotate(match=match, bucket=bucket)
         .order_by("match", "-bucket", "sort_order")
     )
 
 
-def _factor(condition: Q, value: float) -> Case:
-    return Case(When(condition, then=Value(value)), default=Value(1.0), output_field=FloatField())
+def _text_score(query: Query, table: str) -> tuple[str, list]:
+    """The text match score as one SQL expression: a product of factors, each a CASE over the row's own columns.
 
+    Written as SQL text with bound parameters rather than nested ORM expressions: Django compiled the
+    expression tree anew for every place it appears (select list, bucket, window order), which cost more
+    than running the query.
+    """
+    vector, title, terms, code, variant, prior = (
+        f'"{table}"."{name}"'
+        for name in ("search_vector", "title", "inclusion_text", "code", "search_variant", "search_prior")
+    )
+    factors, params = [], []
 
-def _text_score(query: Query):
-    # Cheap tests first: upper()/lower() over every row of a common word's matches would cost more than the rest.
-    title_length = Length("title")
-    exact_title = reduce(
-        operator.or_,
-        (Q(GreaterThan(Value(len(p) + 1), title_length)) & Q(title__iexact=p) for p in query.phrases),
+    def factor(sql, *values):
+        factors.append(sql)
+        params.extend(values)
+
+    def matches(node, weights=""):
+        params.extend([SEARCH_CONFIG, tsquery(node, weights)])
+        return f"{vector} @@ to_tsquery(%s::regconfig, %s)"
+
+    # Where the words are: the title (A), else the title and inclusion terms (AB), else anywhere.
+    factor(
+        f"CASE WHEN {matches(query.tree, 'A')} THEN 4.0 WHEN {matches(query.tree, 'AB')} THEN 2.0 ELSE 1.0 END"
     )
-    title_start = reduce(
-        operator.or_, (Q(Exact(Lower(Left("title", len(p))), Value(p))) for p in query.phrases)
+    # An exact title, else an exact inclusion term, else a title starting with the words. The inclusion text
+    # holds its terms between " | ": an exact term is "Hay fever" of J30.1, not "hay fever with asthma"; words
+    # in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)"). Phrases hold only
+    # letters, digits and spaces, so they are safe in LIKE patterns. The length test first: upper() over
+    # every row of a common word's matches would cost more than the rest.
+    phrases = list(query.phrases)
+    exact_terms = [
+        f"% | {form}{end}%"
+        for p in phrases
+        for form in dict.fromkeys([p, p.capitalize()])
+        for end in (" | ", " (")
+    ]
+    starts = " OR ".join(f"lower(left({title}, {len(p)})) = %s" for p in phrases)
+    factor(
+        f"CASE WHEN length({title}) <= %s AND upper({title}) = ANY(%s::text[]) THEN 3.0"
+        f" WHEN {terms} <> '' AND (' | ' || {terms} || ' | ') LIKE ANY(%s::text[]) THEN 2.5"
+        f" WHEN {starts} THEN 1.5 ELSE 1.0 END",
+        max(map(len, phrases)),
+        [p.upper() for p in phrases],
+        exact_terms,
+        *phrases,
     )
-    # The inclusion text holds its terms between " | ": an exact term is "Hay fever" of J30.1, not "hay fever
-    # with asthma"; words in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)").
-    terms = Concat(Value(" | "), "inclusion_text", Value(" | "), output_field=TextField())
-    exact_term = reduce(
-        operator.or_,
-        (
-            Q(GreaterThan(StrIndex(terms, Value(f" | {form}{end}")), 0))
-            for p in query.phrases
-            for form in {p, p.capitalize()}
-            for end in (" | ", " (")
-        ),
-    )
-    score = (
-        Case(
-            When(search_vector=raw(query.tree, "A"), then=Value(4.0)),
-            When(search_vector=raw(query.tree, "AB"), then=Value(2.0)),
-            default=Value(1.0),
-        )
-        * Case(
-            When(exact_title, then=Value(3.0)),
-            When(exact_term, then=Value(2.5)),
-            When(title_start, then=Value(1.5)),
-            default=Value(1.0),
-        )
-        * F("search_prior")
-    )
+    factor(prior)
     if query.related:
-        score = score * _factor(Q(code__in=query.related), 3.0)
+        factor(f"CASE WHEN {code} = ANY(%s::text[]) THEN 3.0 ELSE 1.0 END", list(query.related))
     if query.boost is not None:
-        score = score * _factor(Q(search_vector=raw(query.boost, "AB")), 2.0)
+        factor(f"CASE WHEN {matches(query.boost, 'AB')} THEN 2.0 ELSE 1.0 END")
     # The stored prior holds each variant's penalty; a query naming the variant lifts it.
-    for number, factor in lifted(query.named).items():
-        score = score * _factor(Q(search_variant=number), factor)
+    for number, lift in lifted(query.named).items():
+        factor(f"CASE WHEN {variant} = %s THEN %s ELSE 1.0 END", number, lift)
     if query.fallback == Fallback.SOME:
         # Rows matching more of the words first.
-        matched = reduce(
-            operator.add,
-            (
-                Case(
-                    When(search_vector=raw(lexeme), then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                )
-                for lexeme in lexemes(query.tree)
-            ),
+        counted = " + ".join(
+            f"CASE WHEN {matches(lexeme)} THEN 1 ELSE 0 END" for lexeme in lexemes(query.tree)
         )
-        score = score * matched * matched
-    return score
+        factor(f"power({counted}, 2)")
+    return " * ".join(f"({f})" for f in factors), params
 
 
 # A family is first a subcategory (4 characters, "S42.4") with everything under it, categories and
@@ -203,29 +199,57 @@ def collapsible(query: Query) -> bool:
     return not query.is_empty and not query.code_prefix
 
 
-def collapsed(results: QuerySet, query: Query) -> QuerySet:
-    """The ranked results with each large family as its best row, annotated ``family``, ``family_size``
-    and the family's first and last matched codes (``family_first``, ``family_last``, in code order).
+# Each family's best row (and every row of a small family), best first, with the family's size, first and
+# last matched code in byte order (whatever the collation: their common beginning is then that of all) and
+# the totals; the score is computed once per row, in the ranked query inside.
+COLLAPSE_SQL = """
+SELECT code, family, family_size, family_first, family_last,
+       count(*) OVER () AS total_rows, sum(family_size) FILTER (WHERE family_rank = 1) OVER () AS total_codes
+FROM (
+    SELECT r.code, r.match, r.bucket, r.sort_order, r.family,
+           row_number() OVER (PARTITION BY r.family ORDER BY r.match, r.bucket DESC, r.sort_order) AS family_rank,
+           count(*) OVER (PARTITION BY r.family) AS family_size,
+           min(r.code COLLATE "C") OVER (PARTITION BY r.family) AS family_first,
+           max(r.code COLLATE "C") OVER (PARTITION BY r.family) AS family_last
+    FROM ({ranked}) r
+) f
+WHERE family_rank = 1 OR family_size <= %s
+ORDER BY match, bucket DESC, sort_order
+LIMIT %s OFFSET %s
+"""
 
-    Ten different conditions fit on a page instead of one family's 48 fracture codes.
+
+def collapsed_page(results: QuerySet, query: Query, *, offset: int, limit: int) -> tuple[list, int, int]:
+    """(rows, how many rows in all, how many codes matched) of the ranked results with each large family
+    as its best row, annotated ``family``, ``family_size``, ``family_first`` and ``family_last``.
+
+    Ten different conditions fit on a page instead of one family's 48 fracture codes. Two queries: the
+    collapsed ranking of narrow rows, then the page's codes as ``results`` reads them.
     """
     if not collapsible(query):
-        return results
-    order = [F("match").asc(), F("bucket").desc(), F("sort_order").asc()]
-    # Byte order, whatever the database's collation: the common beginning of the first and the last code
-    # is then the common beginning of them all.
-    code = Collate("code", "C")
-    return (
-        results.annotate(
-            family=family_of(),
-            family_rank=Window(RowNumber(), partition_by=family_of(), order_by=order),
-            family_size=Window(Count("*"), partition_by=family_of()),
-            family_first=Window(Min(code), partition_by=family_of()),
-            family_last=Window(Max(code), partition_by=family_of()),
-        )
-        .filter(Q(family_rank=1) | Q(family_size__lte=FAMILY_ROWS))
-        .order_by(*order)
+        count = results.count()
+        return list(results[offset : offset + limit]), count, count
+    narrow = (
+        results.order_by()
+        .annotate(family=family_of())
+        .values("code", "match", "bucket", "sort_order", "family")
     )
+    sql, params = narrow.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(COLLAPSE_SQL.format(ranked=sql), (*params, FAMILY_ROWS, limit, offset))
+        found = cursor.fetchall()
+    if not found:
+        rows, codes = collapsed_counts(results, query) if offset else (0, 0)
+        return [], rows, codes
+    codes = results.model._default_manager.filter(pk__in=[row[0] for row in found]).defer(*HEAVY_COLUMNS)
+    codes.query.select_related = results.query.select_related
+    by_code = {code.code: code for code in codes}
+    page = []
+    for code, family, size, first, last, _, _ in found:
+        row = by_code[code]
+        row.family, row.family_size, row.family_first, row.family_last = family, size, first, last
+        page.append(row)
+    return page, found[0][5], int(found[0][6])
 
 
 def family_heads(first: str, last: str) -> list[str]:
@@ -252,7 +276,7 @@ def family_members(results: QuerySet, families, per_family: int = 10) -> dict[st
 
 
 def collapsed_counts(results: QuerySet, query: Query) -> tuple[int, int]:
-    """(rows ``collapsed`` gives, codes matched), counted by family without scoring a row."""
+    """(rows ``collapsed_page`` gives in all, codes matched), counted by family without scoring a row."""
     if not collapsible(query):
         count = results.count()
         return count, count
