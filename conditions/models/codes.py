@@ -215,8 +215,6 @@ class Code(models.Model):
             # LIKE '%X%': these two indexes answer it over the whole code set.
             models.Index(OpClass(Upper("code"), name="text_pattern_ops"), name="code_upper_code_prefix"),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="code_upper_title_trgm"),
-            # Search's last fallback: inclusion terms that look like the query (`<%` word similarity).
-            GinIndex(OpClass(Upper("inclusion_text"), name="gin_trgm_ops"), name="code_upper_inclusion_trgm"),
         ]
 
     def __str__(self):
@@ -261,6 +259,15 @@ class Note(models.Model):
             models.UniqueConstraint(
                 fields=["owner_type", "owner", "kind", "position"], name="note_unique_position"
             )
+        ]
+        indexes = [
+            # Search's last fallback: inclusion terms that look like the query (`<%` word similarity). The
+            # terms one by one, not the codes' inherited text: rechecking long texts cost seconds.
+            GinIndex(
+                OpClass(Upper("text"), name="gin_trgm_ops"),
+                name="note_upper_inclusion_trgm",
+                condition=Q(owner_type="code", kind__in=["inclusion_term", "includes"]),
+            ),
         ]
 
     def __str__(self):

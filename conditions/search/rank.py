@@ -16,6 +16,7 @@ import os
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     F,
@@ -86,13 +87,23 @@ def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
     condition = Q(code__in=query.pinned) if query.pinned else Q(pk__in=[])
     score = ("1.0", [])
     if query.similar:
+        # Titles that look like the query, and codes under an inclusion term that does (terms apply to the
+        # codes below the level they are written at, as in the inclusion text the index holds).
         text = query.phrases[0]
-        queryset = queryset.alias(upper_title=Upper("title"), upper_terms=Upper("inclusion_text"))
-        condition |= Q(upper_title__trigram_word_similar=text) | Q(upper_terms__trigram_word_similar=text)
+        code, ancestors, title = (f'"{table}"."{name}"' for name in ("code", "ancestors", "title"))
+        terms = "conditions_note n WHERE n.owner_type = 'code' AND n.kind IN ('inclusion_term', 'includes')"
+        alike = f"ARRAY(SELECT n.owner FROM {terms} AND %s <%% upper(n.text))::varchar[]"
+        queryset = queryset.alias(upper_title=Upper("title"))
+        condition |= Q(upper_title__trigram_word_similar=text) | Q(
+            RawSQL(  # noqa: S611 (bound parameters)
+                f"{code} = ANY({alike}) OR {ancestors} && {alike}", [text, text], output_field=BooleanField()
+            )
+        )
         # A title alike ranks above an inclusion term as alike, as a title match ranks above a term match.
         score = (
-            f'greatest(word_similarity(%s, upper("{table}"."title")),'
-            f' word_similarity(%s, upper("{table}"."inclusion_text")) * {SIMILAR_TERM_WEIGHT})',
+            f"greatest(word_similarity(%s, upper({title})), {SIMILAR_TERM_WEIGHT} * coalesce(("
+            f"SELECT max(word_similarity(%s, upper(n.text))) FROM {terms} AND n.owner = ANY({ancestors} || {code})"
+            "), 0))",
             [text, text],
         )
     elif query.tree is not None:
