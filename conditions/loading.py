@@ -22,7 +22,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
-from . import coding_sources, icd10cm
+from . import coding_sources, derived, icd10cm
 from .indexing import refresh_article_text, refresh_official_text
 from .models import (
     Article,
@@ -312,6 +312,9 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
         cursor.execute(f"ANALYZE {model._meta.db_table}")
     # Searchable note text and the word list follow the merged notes (only changed rows are written).
     refresh_official_text(cursor)
+    # What the pages would otherwise recount or re-resolve on every request (conditions.derived).
+    derived.refresh_heading_counts(cursor)
+    derived.refresh_note_references(cursor)
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     summary.rebuilt = rebuild_derived_state()
     summary.written = True
