@@ -14,13 +14,14 @@ label what it shows. Files and their years were checked by hand (see the README)
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .code_history import HISTORY_FILE, MCE_FILE
+from .code_history import HISTORY_COLUMNS, HISTORY_FILE, MCE_FILE
 from .icd10cm import canonical_code
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -47,10 +48,13 @@ def package_file(package: str, relative: str) -> Path:
     return path
 
 
+# The files name the same codes many times over (~420,000 mentions of ~100,000 codes).
+@functools.cache
 def dotted_icd10(code: str) -> str:
     return canonical_code(code) or code
 
 
+@functools.cache
 def dotted_icd9(code: str) -> str:
     """ICD-9-CM diagnosis codes: 4019 -> 401.9, 25000 -> 250.00, V1001 -> V10.01, E8800 -> E880.0."""
     head = 4 if code.startswith("E") else 3
@@ -159,22 +163,32 @@ def gems(direction: str):
             )
 
 
+@functools.cache
+def _parse_years(text) -> tuple[int, ...]:
+    return tuple(int(year) for year in text.split())
+
+
 def _years(text):
-    return [int(year) for year in text.split()]
+    return list(_parse_years(text))  # few distinct strings over ~100,000 rows
 
 
 def code_history():
     """Rows of conditions/data/code_history.tsv: (code, fiscal years, billable years, last title,
     earlier titles {year: title}, replaced by)."""
     with open(DATA_DIR / HISTORY_FILE, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+        rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        if next(rows, None) != list(HISTORY_COLUMNS):
+            raise SourceMissing(
+                f"{DATA_DIR / HISTORY_FILE}: not a code history file (run derive_code_history)"
+            )
+        for code, years, billable_years, last_title, earlier, replaced_by in rows:
             yield (
-                row["code"],
-                _years(row["fiscal_years"]),
-                _years(row["billable_years"]),
-                row["last_title"],
-                json.loads(row["earlier_titles"]) if row["earlier_titles"] else {},
-                row["replaced_by"].split(),
+                code,
+                _years(years),
+                _years(billable_years),
+                last_title,
+                json.loads(earlier) if earlier else {},
+                replaced_by.split(),
             )
 
 
@@ -183,3 +197,35 @@ def mce_edits():
     with open(DATA_DIR / MCE_FILE, encoding="utf-8") as handle:
         for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
             yield row["code"], row["edits"].split(), row["age_group"], row["sex"]
+
+
+@dataclass
+class Sources:
+    """Everything the coding tables are built from, read into memory (no database needed)."""
+
+    severity: list
+    exclusions: CcExclusions
+    hcc_labels: dict
+    hcc_mappings: list
+    chronic: list
+    mce_edits: list
+    icd9_titles: dict
+    gems_10_9: list
+    gems_9_10: list
+    history: list
+
+
+def read_all() -> Sources:
+    """Read every source file. Needs no database, so the import runs it while PostgreSQL writes the code set."""
+    return Sources(
+        severity=list(severity_lists()),
+        exclusions=cc_exclusions(),
+        hcc_labels=hcc_labels(),
+        hcc_mappings=list(hcc_mappings()),
+        chronic=list(chronic_indicators()),
+        mce_edits=list(mce_edits()),
+        icd9_titles=icd9_titles(),
+        gems_10_9=list(gems("10-9")),
+        gems_9_10=list(gems("9-10")),
+        history=list(code_history()),
+    )

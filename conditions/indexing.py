@@ -5,7 +5,8 @@ the import and by the publishing services, never by a search.
 
 A generated tsvector column reads only its own row, so what must be
 searchable is copied onto ``Code``: inclusion terms and other notes by the
-import (``refresh_official_text``, in the import's transaction), published
+import (``official_text_update`` on its staging tables, so each row is written
+once with its text; ``refresh_official_text`` on the real tables), published
 articles by the publishing service (``refresh_article_text``). Both write
 only rows whose text changed, so repeating them changes nothing.
 """
@@ -27,13 +28,16 @@ from conditions.models import Article, Code
 # also notes name *other* conditions (what a code is not, or what to code
 # beside it): a search must never find a code, or quote it, for those words,
 # so they are not searchable. 7th-character notes are boilerplate.
-CODE_TEXT_SQL = """
+#
+# The query below gives every code of ``{codes}`` its two texts from the notes in ``{notes}``: the
+# import runs it on its staging tables, so a code row is written once with its text.
+OFFICIAL_TEXT_QUERY = """
 WITH own AS (
     SELECT owner AS code,
            string_agg(text, ' | ' ORDER BY kind DESC, position)
                FILTER (WHERE kind IN ('inclusion_term', 'includes')) AS inclusion,
            string_agg(text, ' | ' ORDER BY kind, position) FILTER (WHERE kind = 'note') AS other
-    FROM conditions_note
+    FROM {notes}
     WHERE owner_type = 'code'
     GROUP BY owner
 ),
@@ -41,26 +45,32 @@ inherited AS (
     SELECT chain.code, string_agg(own.inclusion, ' | ' ORDER BY chain.level) AS inclusion
     FROM (
         SELECT c.code, level.code AS owner, level.n AS level
-        FROM conditions_code c,
+        FROM {codes} c,
              unnest(c.ancestors || c.code) WITH ORDINALITY AS level(code, n)
     ) chain
     JOIN own ON own.code = chain.owner AND own.inclusion IS NOT NULL
     GROUP BY chain.code
-),
-wanted AS (
-    SELECT c.code,
-           coalesce(inherited.inclusion, '') AS inclusion_text,
-           coalesce(own.other, '') AS notes_text
-    FROM conditions_code c
-    LEFT JOIN inherited ON inherited.code = c.code
-    LEFT JOIN own ON own.code = c.code
 )
-UPDATE conditions_code c
+SELECT c.code,
+       coalesce(inherited.inclusion, '') AS inclusion_text,
+       coalesce(own.other, '') AS notes_text
+FROM {codes} c
+LEFT JOIN inherited ON inherited.code = c.code
+LEFT JOIN own ON own.code = c.code
+"""
+
+
+def official_text_update(codes: str, notes: str) -> str:
+    """SQL that sets ``inclusion_text`` and ``notes_text`` of the rows of ``codes`` whose text differs."""
+    wanted = OFFICIAL_TEXT_QUERY.format(codes=codes, notes=notes)
+    return f"""
+UPDATE {codes} c
 SET inclusion_text = wanted.inclusion_text, notes_text = wanted.notes_text
-FROM wanted
+FROM ({wanted}) wanted
 WHERE wanted.code = c.code
   AND (c.inclusion_text IS DISTINCT FROM wanted.inclusion_text OR c.notes_text IS DISTINCT FROM wanted.notes_text)
 """
+
 
 # Distinct words of the official texts, accents stripped, with the english
 # stem the index holds for each; stop words (no stem) are left out. One
@@ -98,7 +108,12 @@ def refresh_official_text(cursor) -> None:
     Takes the caller's cursor so the import runs it inside its own
     transaction, after the merge.
     """
-    cursor.execute(CODE_TEXT_SQL)
+    cursor.execute(official_text_update("conditions_code", "conditions_note"))
+    refresh_search_words(cursor)
+
+
+def refresh_search_words(cursor) -> None:
+    """Recompute the word list from the official texts on the code, block and chapter rows."""
     cursor.execute(WORDS_SQL)
 
 

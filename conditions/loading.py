@@ -17,13 +17,14 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection, transaction
 
 from . import coding_sources, derived, icd10cm
-from .indexing import refresh_article_text, refresh_official_text
+from .indexing import official_text_update, refresh_article_text, refresh_search_words
 from .models import (
     Article,
     Block,
@@ -39,7 +40,30 @@ from .models import (
 
 Progress = Callable[[str, int, int], None]
 
+
+# COPY takes text: arrays and JSON are written as their text here, since psycopg's
+# adaptation of Python lists costs more per row than everything else in it.
+def _array_text(values) -> str:
+    """A PostgreSQL array literal of ints or strings (strings always quoted, so none reads as NULL)."""
+    return (
+        "{"
+        + ",".join(
+            str(v) if isinstance(v, int) else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        )
+        + "}"
+    )
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False) if value else ("{}" if isinstance(value, dict) else "[]")
+
+
 # (model, key columns, data columns) in the order rows must be merged.
+# The searchable text a code row holds (conditions.indexing) is staged with it:
+# a row is written once, with its text, and a release that changes only a
+# code's inherited notes rewrites its text without counting it as changed.
+DERIVED_COLUMNS = {Code: ["inclusion_text", "notes_text"]}
 TABLES = (
     (Chapter, ["number"], ["title", "code_range", "sort_order"]),
     (Block, ["block_id"], ["chapter_id", "title", "code_range", "sort_order"]),
@@ -89,6 +113,7 @@ class ImportSummary:
     written: bool = False  # False for a dry run or a refused import: the counts are a plan
     refused: bool = False  # the release retires too much (a dry run tells, an import raises)
     seconds: float = 0.0
+    phases: dict = field(default_factory=dict)  # phase -> seconds, in the order they ran
 
     @property
     def changed(self) -> bool:
@@ -101,6 +126,16 @@ class ImportSummary:
     @property
     def retired_share(self) -> float:
         return self.retired_codes / self.codes_before if self.codes_before else 0.0
+
+
+@contextmanager
+def timed(phases: dict, name: str):
+    """Add the seconds the block takes to ``phases[name]`` (the import's figures for bench/)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        phases[name] = phases.get(name, 0.0) + time.monotonic() - started
 
 
 class RetireRefused(Exception):
@@ -139,34 +174,45 @@ def _rows(records):
                 record.chapter,
                 record.block,
                 record.parent,
-                chain,
+                _array_text(chain),
                 record.depth,
                 record.sort_order,
                 record.billable,
                 record.placeholder,
-                json.dumps([list(pair) for pair in record.seventh_characters]),
+                _json_text([list(pair) for pair in record.seventh_characters]),
             )
         )
         rows[Note].extend(("code", record.code, n.kind, n.position, n.text) for n in record.notes)
     return rows
 
 
+def _staging_table(model) -> str:
+    return f"staging_{model._meta.db_table}"
+
+
 class _Sql:
     """The SQL that compares one table with its staged release rows, shared by the plan and the merge."""
 
     def __init__(self, model, keys, columns):
+        derived = DERIVED_COLUMNS.get(model, [])
         self.table = model._meta.db_table
-        self.staging = f"staging_{self.table}"
-        self.columns = [*keys, *columns]
+        self.staging = _staging_table(model)
+        self.columns = [*keys, *columns, *derived]
         self.column_list = ", ".join(self.columns)
+        self.official_list = ", ".join([*keys, *columns])  # what the release file gives (COPY)
         self.keys = ", ".join(keys)
-        self.assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+        self.assignments = ", ".join(f"{c} = s.{c}" for c in [*columns, *derived])
         join = " AND ".join(f"t.{k} = s.{k}" for k in keys)
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in columns)
         # Rows the release no longer has (t), rows it changes (t with s), rows it adds (s).
         self.retired = f"{self.table} t WHERE NOT EXISTS (SELECT 1 FROM {self.staging} s WHERE {join})"
         self.changed_where = f"{join} AND ({differs})"
         self.added = f"{self.staging} s WHERE NOT EXISTS (SELECT 1 FROM {self.table} t WHERE {join})"
+        # Rows whose official columns are the same but whose derived text differs.
+        self.derived_where = (
+            f"{join} AND ({' OR '.join(f't.{c} IS DISTINCT FROM s.{c}' for c in derived)})" if derived else ""
+        )
+        self.derived_assignments = ", ".join(f"{c} = s.{c}" for c in derived)
 
 
 def _stage(cursor, model, keys, columns, rows) -> None:
@@ -178,9 +224,11 @@ def _stage(cursor, model, keys, columns, rows) -> None:
         f"CREATE TEMPORARY TABLE {sql.staging} ON COMMIT DROP AS "
         f"SELECT {sql.column_list} FROM {sql.table} WITH NO DATA"
     )
-    with cursor.copy(f"COPY {sql.staging} ({sql.column_list}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {sql.staging} ({sql.official_list}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+    # Temporary tables are never analysed by autovacuum: without statistics the joins below plan badly.
+    cursor.execute(f"ANALYZE {sql.staging}")
 
 
 def _plan(cursor, model, keys, columns, summary: ImportSummary) -> None:
@@ -225,6 +273,10 @@ def _merge(cursor, model, keys, columns, summary: ImportSummary) -> None:
         f"UPDATE {sql.table} t SET {sql.assignments} FROM {sql.staging} s WHERE {sql.changed_where}"
     )
     summary.updated[sql.table] = cursor.rowcount
+    if sql.derived_where:
+        cursor.execute(
+            f"UPDATE {sql.table} t SET {sql.derived_assignments} FROM {sql.staging} s WHERE {sql.derived_where}"
+        )
     cursor.execute(
         f"INSERT INTO {sql.table} ({sql.column_list}) SELECT {sql.column_list} FROM {sql.added} ORDER BY {sql.keys}"
     )
@@ -251,6 +303,7 @@ def import_tabular(
     progress: Progress | None = None,
     allow_retire: bool = False,
     dry_run: bool = False,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ImportSummary:
     """Import a CMS tabular XML file (default: the April 1 2026 release).
 
@@ -259,7 +312,9 @@ def import_tabular(
     release would retire more than ``RETIRE_LIMIT`` of the codes and
     ``allow_retire`` is off; any other failure rolls the whole import back.
     With ``dry_run`` the summary tells what the import would do (and whether
-    it would be refused) and nothing is written.
+    it would be refused) and nothing is written. ``meanwhile`` is called once
+    the rows are staged, when the rest is PostgreSQL's work (the command starts
+    reading the coding data's files in a thread there).
     """
     started = time.monotonic()
     report = progress or (lambda stage, done, total: None)
@@ -268,29 +323,39 @@ def import_tabular(
         code_list = code_list or icd10cm.default_code_list_path()
     valid = set(icd10cm.read_code_list(code_list)) if code_list else None
 
-    records = []
-    for record in icd10cm.parse(source, valid_codes=valid):
-        records.append(record)
-        if len(records) % 5000 == 0:
-            report("read", len(records), 0)
+    summary = ImportSummary(dry_run=dry_run)
+    phases = summary.phases
+    with timed(phases, "read XML"):
+        records = []
+        for record in icd10cm.parse(source, valid_codes=valid):
+            records.append(record)
+            if len(records) % 5000 == 0:
+                report("read", len(records), 0)
     if not any(isinstance(r, icd10cm.Chapter) for r in records):
         raise icd10cm.SourceError(f"{source}: holds no chapters")
-    rows = _rows(records)
-
-    summary = ImportSummary(dry_run=dry_run)
-    for record in records:
-        summary.counts[type(record).__name__.lower()] += 1
-        if isinstance(record, icd10cm.Code):
-            summary.counts["billable"] += record.billable
+    with timed(phases, "rows"):
+        rows = _rows(records)
+        for record in records:
+            summary.counts[type(record).__name__.lower()] += 1
+            if isinstance(record, icd10cm.Code):
+                summary.counts["billable"] += record.billable
     with transaction.atomic(), connection.cursor() as cursor:
         # Rows reference each other (a code its parent, block and chapter):
         # check those constraints once, at the end of the transaction.
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         summary.codes_before = Code.objects.count()
-        for model, keys, columns in TABLES:
-            _stage(cursor, model, keys, columns, rows[model])
-            _plan(cursor, model, keys, columns, summary)
-        _retired_content(cursor, summary)
+        with timed(phases, "stage (COPY)"):
+            for model, keys, columns in TABLES:
+                _stage(cursor, model, keys, columns, rows[model])
+        if meanwhile is not None:
+            meanwhile()
+        with timed(phases, "searchable text"):
+            # The codes' searchable text, from the staged notes (the tables are staged in merge order).
+            cursor.execute(official_text_update(_staging_table(Code), _staging_table(Note)))
+        with timed(phases, "plan"):
+            for model, keys, columns in TABLES:
+                _plan(cursor, model, keys, columns, summary)
+            _retired_content(cursor, summary)
         summary.refused = summary.retired_share > RETIRE_LIMIT and not allow_retire
         if summary.refused and not dry_run:
             raise RetireRefused(summary)
@@ -302,27 +367,79 @@ def import_tabular(
     return summary
 
 
+@contextmanager
+def _built_once(cursor, model, phases: dict):
+    """Drop a table's secondary indexes and foreign keys while it is filled, then build each once.
+
+    One index build over all rows is several times faster than keeping the
+    indexes up to date row by row, and one validating join faster than a
+    deferred check per row. Definitions are read back from the catalog, so
+    what is rebuilt is exactly what was there; on failure the transaction
+    rolls the drops back. Used only to fill an empty table: the lock it takes
+    would hold up the site's reads of a table it serves.
+    """
+    table = model._meta.db_table
+    cursor.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+        "ORDER BY c.relname",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' "
+        "ORDER BY conname",
+        [table],
+    )
+    foreign_keys = cursor.fetchall()
+    # A table with deferred checks still pending cannot be altered: run them now.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for name, _ in foreign_keys:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    yield
+    with timed(phases, "build indexes"):
+        for _, definition in indexes:
+            cursor.execute(definition)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, definition in foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
+    phases = summary.phases
     for step, (model, keys, columns) in enumerate(TABLES, start=1):
         report("write", step, len(TABLES))
-        _merge(cursor, model, keys, columns, summary)
-    # Fresh statistics first: on a first import the tables were empty when last analysed,
-    # and the planner's guesses make the text refresh below take minutes instead of a second.
-    for model, _, _ in TABLES:
-        cursor.execute(f"ANALYZE {model._meta.db_table}")
-    # Searchable note text and the word list follow the merged notes (only changed rows are written).
-    refresh_official_text(cursor)
-    # What the pages would otherwise recount or re-resolve on every request (conditions.derived).
-    derived.refresh_heading_counts(cursor)
-    derived.refresh_note_references(cursor)
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    summary.rebuilt = rebuild_derived_state()
+        # Filling an empty code table (a first import) builds its indexes once, after the rows.
+        bulk = model is Code and not summary.codes_before
+        with _built_once(cursor, model, phases) if bulk else nullcontext(), timed(phases, "merge"):
+            _merge(cursor, model, keys, columns, summary)
+    with timed(phases, "analyze"):
+        # Fresh statistics: on a first import the tables were empty when last analysed.
+        for model, _, _ in TABLES:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    with timed(phases, "search words"):
+        # The word list follows the merged texts (only changed words are written).
+        refresh_search_words(cursor)
+    with timed(phases, "page data"):
+        # What the pages would otherwise recount or re-resolve on every request (conditions.derived).
+        derived.refresh_heading_counts(cursor)
+        derived.refresh_note_references(cursor)
+    with timed(phases, "checks and articles"):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        summary.rebuilt = rebuild_derived_state()
     summary.written = True
 
 
 # --- What coders look up (issue 12): severity, code edits, HCC, GEMs, history -----------------------
 
 CODING_TABLES = (CodeFacts, RetiredCode, Icd9Code, PdxCollection)
+# The columns queries filter on (the keys, and the search filters'): statistics of the
+# large JSON columns cost most of an ANALYZE and no plan uses them.
+ANALYZED_COLUMNS = {CodeFacts: ["code", "severity", "pdx_collection", "hcc_v28"]}
 
 
 def _gem_entry(code, title, row):
@@ -337,8 +454,9 @@ def _gem_entry(code, title, row):
     }
 
 
-def coding_rows() -> dict:
-    """Rows for the coding tables, read from the packages (and conditions/data/) and keyed to the loaded codes."""
+def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
+    """Rows for the coding tables, from the packages (and conditions/data/), keyed to the loaded codes."""
+    sources = sources or coding_sources.read_all()
     titles = dict(Code.objects.values_list("code", "title"))
     facts = {
         code: {
@@ -350,33 +468,33 @@ def coding_rows() -> dict:
         }
         for code in titles
     }
-    for code, level in coding_sources.severity_lists():
+    for code, level in sources.severity:
         facts[code]["severity"] = level
-    exclusions = coding_sources.cc_exclusions()
+    exclusions = sources.exclusions
     for code, collection in exclusions.collection_of.items():
         if code in facts and collection:
             facts[code]["pdx_collection"] = collection
             facts[code]["pdx_exclusion_count"] = len(exclusions.collections.get(collection, []))
-    labels = coding_sources.hcc_labels()
-    for code, version, number in coding_sources.hcc_mappings():
+    labels = sources.hcc_labels
+    for code, version, number in sources.hcc_mappings:
         if code in facts:
             facts[code].setdefault(f"hcc_{version.lower()}", []).append(number)
             facts[code].setdefault("hcc_labels", {})[f"{version} {number}"] = labels.get(
                 (version, number), ""
             )
-    for code, indicator in coding_sources.chronic_indicators():
+    for code, indicator in sources.chronic:
         if code in facts:
             facts[code]["chronic"] = indicator
-    for code, edits, age_group, _sex in coding_sources.mce_edits():
+    for code, edits, age_group, _sex in sources.mce_edits:
         facts[code].update(mce_edits=edits, mce_age_group=age_group)
 
-    icd9_titles = coding_sources.icd9_titles()
+    icd9_titles = sources.icd9_titles
     icd9 = {code: {"title": title, "to_icd10": []} for code, title in icd9_titles.items()}
-    for row in coding_sources.gems("10-9"):
+    for row in sources.gems_10_9:
         if row.icd10 in facts:
             entry = _gem_entry(row.icd9, icd9_titles.get(row.icd9, ""), row)
             facts[row.icd10].setdefault("to_icd9", []).append(entry)
-    for row in coding_sources.gems("9-10"):
+    for row in sources.gems_9_10:
         if row.icd10 in facts:
             entry = _gem_entry(row.icd9, icd9_titles.get(row.icd9, ""), row)
             facts[row.icd10].setdefault("from_icd9", []).append(entry)
@@ -385,7 +503,7 @@ def coding_rows() -> dict:
         )
 
     retired = []
-    for code, years, billable_years, last_title, earlier, replaced_by in coding_sources.code_history():
+    for code, years, billable_years, last_title, earlier, replaced_by in sources.history:
         if code in facts:
             facts[code].update(
                 fiscal_years=years,
@@ -428,26 +546,48 @@ _FACT_DEFAULTS = {
     "from_icd9": [],
 }
 _JSON_COLUMNS = {"earlier_titles", "to_icd9", "from_icd9", "hcc_labels"}
+_ARRAY_COLUMNS = {
+    "mce_edits",
+    "hcc_v28",
+    "hcc_v24",
+    "fiscal_years",
+    "billable_years",
+    "next_year_replaced_by",
+}
 
 
 def _fact_row(code, values):
     row = [code]
     for column in FACT_COLUMNS:
         value = values.get(column, _FACT_DEFAULTS.get(column))
-        row.append(json.dumps(value, ensure_ascii=False) if column in _JSON_COLUMNS else value)
+        if column in _JSON_COLUMNS:
+            value = _json_text(value)
+        elif column in _ARRAY_COLUMNS:
+            value = _array_text(value)
+        row.append(value)
     return row
 
 
-def import_coding_data(progress: Progress | None = None) -> Counter:
+def import_coding_data(
+    progress: Progress | None = None,
+    phases: dict | None = None,
+    sources: coding_sources.Sources | None = None,
+) -> Counter:
     """Replace the coding tables with what the packages hold now, in one transaction; returns row counts.
 
     These tables are derived from the official files alone (nothing in them is edited), so they are
-    rewritten whole after each code-set import.
+    rewritten whole after each code-set import. ``sources``: the files already read
+    (``coding_sources.read_all()``); ``phases`` collects the seconds each step took.
     """
     report = progress or (lambda stage, done, total: None)
-    data = coding_rows()
+    phases = {} if phases is None else phases
+    if sources is None:
+        with timed(phases, "read packages"):
+            sources = coding_sources.read_all()
+    with timed(phases, "rows"):
+        data = coding_rows(sources)
     counts = Counter()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with timed(phases, "write"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE " + ", ".join(model._meta.db_table for model in CODING_TABLES))
         report("coding", 1, 4)
         _copy(cursor, CodeFacts, ["code", *FACT_COLUMNS], (_fact_row(c, v) for c, v in data["facts"].items()))
@@ -456,19 +596,30 @@ def import_coding_data(progress: Progress | None = None) -> Counter:
             cursor,
             RetiredCode,
             ["code", "title", "fiscal_years", "billable_years", "earlier_titles", "replaced_by"],
-            ((c, t, y, b, json.dumps(e, ensure_ascii=False), r) for c, t, y, b, e, r in data["retired"]),
+            (
+                (c, t, _array_text(y), _array_text(b), _json_text(e), _array_text(r))
+                for c, t, y, b, e, r in data["retired"]
+            ),
         )
         report("coding", 3, 4)
         _copy(
             cursor,
             Icd9Code,
             ["code", "title", "to_icd10"],
-            ((c, v["title"], json.dumps(v["to_icd10"], ensure_ascii=False)) for c, v in data["icd9"].items()),
+            ((c, v["title"], _json_text(v["to_icd10"])) for c, v in data["icd9"].items()),
         )
-        _copy(cursor, PdxCollection, ["number", "codes"], data["collections"].items())
+        _copy(
+            cursor,
+            PdxCollection,
+            ["number", "codes"],
+            ((n, _array_text(c)) for n, c in data["collections"].items()),
+        )
         report("coding", 4, 4)
         for model in CODING_TABLES:
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
+            columns = ANALYZED_COLUMNS.get(model)
+            cursor.execute(
+                f"ANALYZE {model._meta.db_table}" + (f" ({', '.join(columns)})" if columns else "")
+            )
     counts.update(
         facts=len(data["facts"]),
         retired=len(data["retired"]),

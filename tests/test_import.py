@@ -1,12 +1,14 @@
 """The import against the official code list, re-imports, failures and malformed files."""
 
+import json
 import re
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from conditions import icd10cm, loading, services
+from conditions.indexing import official_text_update
 from conditions.models import Article, Block, Chapter, Code, Note
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +129,10 @@ def test_newer_release_updates_adds_and_retires(tmp_path):
     )
     # Retire M61.20 (and nothing else), add a new code beside it.
     source = source.replace("<name>M61.20</name>", "<name>M61.2Z</name>", 1)
+    # An inclusion term of M77.1 changes: its codes' searchable text follows, though no code row changes.
+    source = source.replace(
+        "<note>Tennis elbow</note>", "<note>Tennis elbow (lateral epicondylalgia)</note>", 1
+    )
     newer = tmp_path / "newer.xml"
     newer.write_text(source, encoding="utf-8")
     # A dry run counts and names the changes, and writes nothing.
@@ -148,6 +154,11 @@ def test_newer_release_updates_adds_and_retires(tmp_path):
     assert Code.objects.get(code="M61.21").title.startswith("Paralytic calcification")
     assert summary.deleted["conditions_code"] == 1
     assert summary.inserted["conditions_code"] == 1
+    assert summary.updated["conditions_note"] == 1
+    assert dict(
+        Code.objects.filter(code__startswith="M77.1").values_list("code", "inclusion_text")
+    ) == dict.fromkeys(("M77.1", "M77.10", "M77.11", "M77.12"), "Tennis elbow (lateral epicondylalgia)")
+    assert [code.code for code in Code.objects.search("epicondylalgia")[:1]] == ["M77.1"]
 
 
 @pytest.mark.parametrize(
@@ -257,3 +268,85 @@ def test_an_article_survives_its_code_being_retired_and_brought_back(tmp_path, p
     assert row.has_article and row.article_text.startswith("Vaping lung injury in plain words")
     assert [code.code for code in Code.objects.search("wombatoid")] == ["U07.0"]
     assert Code.objects.filter(has_article=True).count() == Article.objects.published().count()
+
+
+# --- Import speed (issue 12): text staged with the rows, indexes built once ---------
+def official_text_drift() -> int:
+    """Code rows whose searchable text differs from what the notes tables give (rewriting them here)."""
+    with connection.cursor() as cursor:
+        cursor.execute(official_text_update("conditions_code", "conditions_note"))
+        return cursor.rowcount
+
+
+def code_table_catalog():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'conditions_code' ORDER BY indexname"
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'conditions_code'::regclass ORDER BY conname"
+        )
+        return indexes, cursor.fetchall()
+
+
+def test_the_import_stages_the_same_searchable_text_the_notes_give():
+    # The import computes each code's text on its staging tables; the same query over the
+    # real tables finds nothing to change.
+    assert official_text_drift() == 0
+    assert Code.objects.get(code="M77.11").inclusion_text == "Tennis elbow"
+
+
+def test_a_first_import_builds_the_same_indexes_and_constraints(tmp_path):
+    catalog = code_table_catalog()
+    assert len(catalog[0]) >= 10 and any("FOREIGN KEY (parent_id)" in d for _, d in catalog[1])
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE conditions_code CASCADE")  # rolled back with the test
+    summary = loading.import_tabular(
+        partial_release(tmp_path, {"22"}), code_list=icd10cm.default_code_list_path()
+    )
+    assert summary.codes_before == 0 and "build indexes" in summary.phases
+    assert summary.inserted["conditions_code"] == 5
+    assert code_table_catalog() == catalog
+    assert official_text_drift() == 0
+    assert Code.objects.get(code="U07.1").search_vector
+    # The rebuilt foreign keys hold: a code under a parent that does not exist is refused.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Code.objects.create(
+            code="U07.9",
+            title="x",
+            chapter_id="22",
+            block_id="U00-U49",
+            parent_id="U99",
+            depth=2,
+            sort_order=1,
+            billable=True,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_array_and_json_text_for_copy_round_trip():
+    values = ["A00.1", 'say "x"', "back\\slash", "NULL", "", "tab\there"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE copy_check (words text[], numbers int[], doc jsonb, empty jsonb)"
+        )
+        with cursor.copy("COPY copy_check FROM STDIN") as copy:
+            copy.write_row(
+                (
+                    loading._array_text(values),
+                    loading._array_text([2025, 2026]),
+                    loading._json_text({"t": 'a "b" \\ c\té'}),
+                    loading._json_text({}),
+                )
+            )
+        cursor.execute("SELECT words, numbers, doc::text, empty::text FROM copy_check")
+        words, numbers, doc, empty = cursor.fetchone()
+    assert (words, numbers, json.loads(doc), json.loads(empty)) == (
+        values,
+        [2025, 2026],
+        {"t": 'a "b" \\ c\té'},
+        {},
+    )

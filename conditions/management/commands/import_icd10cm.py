@@ -2,11 +2,19 @@
 
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core.management.base import BaseCommand, CommandError
 
 from conditions import coding_sources, icd10cm
-from conditions.loading import RETIRE_LIMIT, ImportSummary, RetireRefused, import_coding_data, import_tabular
+from conditions.loading import (
+    RETIRE_LIMIT,
+    ImportSummary,
+    RetireRefused,
+    import_coding_data,
+    import_tabular,
+    timed,
+)
 from conditions.models import Chapter, CodeFacts
 
 
@@ -63,6 +71,12 @@ class Command(BaseCommand):
                 "to each code below it (the official list may exclude some)."
             )
         show_progress = verbosity >= 1 and sys.stdout.isatty()
+        # The coding data's package files are read in a thread while PostgreSQL writes the code set.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            self._import(source, code_list, show_progress, allow_retire, dry_run, pool, verbosity)
+
+    def _import(self, source, code_list, show_progress, allow_retire, dry_run, pool, verbosity):
+        sources = []
         try:
             summary = import_tabular(
                 source,
@@ -70,6 +84,7 @@ class Command(BaseCommand):
                 progress=self._progress if show_progress else None,
                 allow_retire=allow_retire,
                 dry_run=dry_run,
+                meanwhile=None if dry_run else lambda: sources.append(pool.submit(coding_sources.read_all)),
             )
         except RetireRefused as refused:
             if verbosity:
@@ -82,7 +97,7 @@ class Command(BaseCommand):
         if show_progress:
             self.stdout.write("")
         if not dry_run:
-            self._import_coding_data(verbosity)
+            self._import_coding_data(verbosity, sources[0] if sources else None)
         if not verbosity:
             return
         counts = summary.counts
@@ -94,6 +109,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Dry run: the release holds {read}; nothing was written.")
         else:
             self.stdout.write(self.style.SUCCESS(f"Imported {read} in {summary.seconds:.1f} s."))
+            self._report_phases(summary.phases, verbosity)
         self._report_changes(summary, verbosity)
         if summary.refused:
             self.stdout.write(self.style.WARNING(f"  The import would be refused: {RetireRefused(summary)}"))
@@ -129,11 +145,18 @@ class Command(BaseCommand):
         for term, code in summary.retired_synonyms:
             self.stdout.write(self.style.WARNING(f"  Search synonym '{term}' points at retired code {code}."))
 
-    def _import_coding_data(self, verbosity):
-        """CC/MCC, code edits, HCC, chronic indicator, GEMs and history, keyed to the codes just loaded."""
+    def _import_coding_data(self, verbosity, sources=None):
+        """CC/MCC, code edits, HCC, chronic indicator, GEMs and history, keyed to the codes just loaded.
+
+        ``sources``: a future of ``coding_sources.read_all()`` started before the code set's import.
+        """
         started = time.monotonic()
+        phases = {}
         try:
-            counts = import_coding_data()
+            if sources is not None:
+                with timed(phases, "wait for package files"):
+                    sources = sources.result()
+            counts = import_coding_data(phases=phases, sources=sources)
         except coding_sources.SourceMissing as error:
             raise CommandError(str(error)) from None
         if verbosity:
@@ -143,6 +166,14 @@ class Command(BaseCommand):
                     f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections "
                     f"in {time.monotonic() - started:.1f} s."
                 )
+            )
+            self._report_phases(phases, verbosity)
+
+    def _report_phases(self, phases, verbosity):
+        """Seconds per phase, at --verbosity 2 (bench/import_bench.py prints them)."""
+        if verbosity >= 2 and phases:
+            self.stdout.write(
+                "  phases: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
             )
 
     def _progress(self, stage, done, total):
