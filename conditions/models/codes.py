@@ -218,6 +218,8 @@ class Code(models.Model):
             # LIKE '%X%': these two indexes answer it over the whole code set.
             models.Index(OpClass(Upper("code"), name="text_pattern_ops"), name="code_upper_code_prefix"),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="code_upper_title_trgm"),
+            # Search's last fallback: inclusion terms that look like the query (`<%` word similarity).
+            GinIndex(OpClass(Upper("inclusion_text"), name="gin_trgm_ops"), name="code_upper_inclusion_trgm"),
         ]
 
     def __str__(self):
