@@ -32,7 +32,7 @@ $$;
 
 
 def triggers(tables):
-    """The SQL that makes every statement writing these tables bump the version (0014 adds search's tables)."""
+    """The SQL that makes every statement writing these tables bump the version (0015 adds search's tables)."""
     return "".join(
         f"CREATE TRIGGER {table}_bumps_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"
@@ -49,21 +49,25 @@ DROP_TRIGGERS = drop_triggers(CONTENT_TABLES)
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0010_coding_data'),
+        ("conditions", "0010_coding_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContentVersion',
+            name="ContentVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(default=1, verbose_name='number')),
-                ('changed_at', models.DateTimeField(verbose_name='changed at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveBigIntegerField(default=1, verbose_name="number")),
+                ("changed_at", models.DateTimeField(verbose_name="changed at")),
             ],
             options={
-                'verbose_name': 'content version',
+                "verbose_name": "content version",
             },
         ),
         migrations.RunPython(first_version, migrations.RunPython.noop),

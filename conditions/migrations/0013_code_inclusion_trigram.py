@@ -6,14 +6,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0012_content_version_search_path'),
+        ("conditions", "0012_content_version_search_path"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='code',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('inclusion_text'), name='gin_trgm_ops'), name='code_upper_inclusion_trgm'),
+            model_name="code",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("inclusion_text"), name="gin_trgm_ops"
+                ),
+                name="code_upper_inclusion_trgm",
+            ),
         ),
     ]
