@@ -5,9 +5,10 @@ import csv
 import re
 
 import pytest
+from django.db import connection
 
-from conditions import code_history, coding_sources
-from conditions.models import Code, CodeFacts, Icd9Code, PdxCollection, RetiredCode
+from conditions import code_history, coding_sources, loading
+from conditions.models import Code, CodeFacts, Icd9Code, ImportState, PdxCollection, RetiredCode
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +246,72 @@ def test_a_category_sends_coders_to_its_billable_codes(client):
     coding = re.search(r'id="coding-heading".*?</section>', html, re.S).group(0)
     assert "apply to the billable codes under M61" in coding
     assert "Neither CC nor MCC" not in coding and "In no CMS-HCC category" not in coding
+
+
+# --- Coding tables written only when something changed (issue 12) --------------------------------
+def writing_transactions():
+    """The transaction ids (xmin) that wrote the coding rows now there, per table."""
+    with connection.cursor() as cursor:
+        found = {}
+        for model in loading.CODING_TABLES:
+            cursor.execute(f"SELECT DISTINCT xmin::text FROM {model._meta.db_table}")
+            found[model.__name__] = {row[0] for row in cursor.fetchall()}
+        return found
+
+
+def test_an_unchanged_import_leaves_the_coding_tables_untouched():
+    before = writing_transactions()
+    summary = loading.import_coding_data()
+    assert not summary.written and "read packages" not in summary.phases
+    assert summary.counts["facts"] == 98186 and summary.counts["pdx_collections"] == 1994
+    assert writing_transactions() == before
+
+
+def test_a_changed_source_rewrites_the_coding_tables():
+    before = writing_transactions()
+    # Another fingerprint stored stands for any source (package file, conditions/data/, the loader's code) changed.
+    ImportState.objects.filter(name=loading.CODING_STATE).update(sources="0" * 64)
+    summary = loading.import_coding_data()
+    assert summary.written and summary.counts["facts"] == 98186
+    after = writing_transactions()
+    assert all(after[table] and not after[table] & before[table] for table in after)  # every row rewritten
+    # The fingerprint stored is the current one: the next import writes nothing more.
+    state = ImportState.objects.get(name=loading.CODING_STATE)
+    with connection.cursor() as cursor:
+        assert state.sources == loading.coding_fingerprint(cursor)
+    assert not loading.import_coding_data().written
+    assert writing_transactions() == after
+
+
+def test_a_changed_code_set_rewrites_the_coding_tables():
+    # The ICD-9-CM crosswalk shows FY2026 titles: a title change must reach it.
+    Code.objects.filter(code="I10").update(title="Essential hypertension (retitled)")
+    assert loading.import_coding_data().written
+    to_icd10 = Icd9Code.objects.get(code="401.9").to_icd10
+    assert {"code": "I10", "title": "Essential hypertension (retitled)"}.items() <= to_icd10[0].items()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM conditions_codefacts WHERE code = 'I21.4'",
+        "UPDATE conditions_codefacts SET severity = '' WHERE code = 'I21.4'",
+        "TRUNCATE conditions_icd9code",
+    ],
+)
+def test_an_import_repairs_damaged_coding_tables(damage):
+    with connection.cursor() as cursor:
+        cursor.execute(damage)
+    assert loading.import_coding_data().written
+    assert CodeFacts.objects.get(code="I21.4").severity == "mcc"
+    assert Icd9Code.objects.get(code="401.9").to_icd10[0]["code"] == "I10"
+
+
+def test_the_fingerprint_follows_the_package_files(tmp_path, monkeypatch):
+    before = coding_sources.fingerprint()
+    assert coding_sources.fingerprint() == before
+    edited = tmp_path / "mcc_list.txt"
+    edited.write_bytes(coding_sources.source_file("mcc").read_bytes() + b"\n")
+    real = coding_sources.source_file
+    monkeypatch.setattr(coding_sources, "source_file", lambda name: edited if name == "mcc" else real(name))
+    assert coding_sources.fingerprint() != before

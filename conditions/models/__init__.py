@@ -4,7 +4,7 @@ from .codes import Block, Chapter, Code, CodeQuerySet, Note
 from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .feedback import ErrorReport
-from .versions import ContentVersion
+from .versions import ContentVersion, ImportState
 from .words import SearchWord
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "ContentVersion",
     "ErrorReport",
     "Icd9Code",
+    "ImportState",
     "Note",
     "PdxCollection",
     "RetiredCode",
