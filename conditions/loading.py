@@ -25,7 +25,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import coding_sources, icd10cm
+from . import coding_sources, derived, icd10cm
 from .indexing import official_text_update, refresh_article_text, refresh_search_words
 from .models import (
     Article,
@@ -427,6 +427,10 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
     with timed(phases, "search words"):
         # The word list follows the merged texts (only changed words are written).
         refresh_search_words(cursor)
+    with timed(phases, "page data"):
+        # What the pages would otherwise recount or re-resolve on every request (conditions.derived).
+        derived.refresh_heading_counts(cursor)
+        derived.refresh_note_references(cursor)
     with timed(phases, "checks and articles"):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         summary.rebuilt = rebuild_derived_state()
