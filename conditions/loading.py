@@ -25,7 +25,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import coding_sources, derived, icd10cm
+from . import code_history, coding_sources, derived, icd10cm
 from .indexing import official_text_update, refresh_article_text, refresh_search_words
 from .models import (
     Article,
@@ -35,6 +35,7 @@ from .models import (
     CodeFacts,
     Icd9Code,
     ImportState,
+    NextYearCode,
     Note,
     PdxCollection,
     RetiredCode,
@@ -439,7 +440,7 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
 
 # --- What coders look up (issue 12): severity, code edits, HCC, GEMs, history -----------------------
 
-CODING_TABLES = (CodeFacts, RetiredCode, Icd9Code, PdxCollection)
+CODING_TABLES = (CodeFacts, RetiredCode, Icd9Code, PdxCollection, NextYearCode)
 # The columns queries filter on (the keys, and the search filters'): statistics of the
 # large JSON columns cost most of an ANALYZE and no plan uses them.
 ANALYZED_COLUMNS = {CodeFacts: ["code", "severity", "pdx_collection", "hcc_v28"]}
@@ -455,6 +456,12 @@ def _gem_entry(code, title, row):
         "scenario": row.scenario,
         "choice_list": row.choice_list,
     }
+
+
+def _levels_above(code: str) -> list[str]:
+    """``M86.8X11`` -> ``M86.8X1``, ``M86.8X``, ``M86.8``, ``M86``: the codes it could sit under, nearest first."""
+    category, _, rest = code.partition(".")
+    return [f"{category}.{rest[:n]}" for n in range(len(rest) - 1, 0, -1)] + [category]
 
 
 def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
@@ -505,7 +512,7 @@ def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
             _gem_entry(row.icd10, titles.get(row.icd10), row)
         )
 
-    retired = []
+    retired, next_year = [], []
     for code, years, billable_years, last_title, earlier, replaced_by in sources.history:
         if code in facts:
             facts[code].update(
@@ -514,9 +521,21 @@ def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
                 earlier_titles=earlier,
                 next_year_replaced_by=replaced_by,
             )
+        elif min(years) > code_history.CURRENT_YEAR:
+            # Added by the next release: shown on the nearest level the current release has.
+            parent = next((level for level in _levels_above(code) if level in facts), "")
+            if parent:
+                facts[parent].setdefault("next_year_adds", []).append(code)
+            next_year.append((code, min(years), parent))
         else:
             retired.append((code, last_title, years, billable_years, earlier, replaced_by))
-    return {"facts": facts, "retired": retired, "icd9": icd9, "collections": exclusions.collections}
+    return {
+        "facts": facts,
+        "retired": retired,
+        "icd9": icd9,
+        "collections": exclusions.collections,
+        "next_year": next_year,
+    }
 
 
 FACT_COLUMNS = (
@@ -533,6 +552,7 @@ FACT_COLUMNS = (
     "billable_years",
     "earlier_titles",
     "next_year_replaced_by",
+    "next_year_adds",
     "to_icd9",
     "from_icd9",
 )
@@ -545,6 +565,7 @@ _FACT_DEFAULTS = {
     "billable_years": [],
     "earlier_titles": {},
     "next_year_replaced_by": [],
+    "next_year_adds": [],
     "to_icd9": [],
     "from_icd9": [],
 }
@@ -579,6 +600,7 @@ CODING_COUNTS = {
     RetiredCode: "retired",
     Icd9Code: "icd9",
     PdxCollection: "pdx_collections",
+    NextYearCode: "next_year",
 }
 
 
@@ -652,6 +674,7 @@ def import_coding_data(
         retired=len(data["retired"]),
         icd9=len(data["icd9"]),
         pdx_collections=len(data["collections"]),
+        next_year=len(data["next_year"]),
     )
     return CodingSummary(counts, written=True, phases=phases)
 
@@ -683,6 +706,7 @@ def _write_coding_tables(cursor, data: dict, report: Progress) -> None:
         ["number", "codes"],
         ((n, _array_text(c)) for n, c in data["collections"].items()),
     )
+    _copy(cursor, NextYearCode, ["code", "fiscal_year", "parent"], data["next_year"])
     report("coding", 4, 4)
     for model in CODING_TABLES:
         columns = ANALYZED_COLUMNS.get(model)

