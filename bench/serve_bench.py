@@ -11,6 +11,7 @@ Run with `make bench-serve` (BENCH_SECONDS=20 by default).
 """
 
 import contextlib
+import gzip
 import json
 import os
 import random
@@ -58,10 +59,13 @@ end
 """
 
 
-# The reference: nginx serving a saved copy of a code page.
+# The reference: nginx serving a saved copy of a code page, and its gzip copy to a client that takes gzip (as
+# the app and the proxy cache do), so both sides send the same bytes.
 STATIC_SERVER = """    server {{
         listen 127.0.0.1:{port};
         root {root};
+        gzip_static on;
+        gzip_vary on;
         location / {{ default_type text/html; }}
     }}"""
 
@@ -187,6 +191,7 @@ def main():
         page = wait_for(app + "/codes/M61.2/")
         (folder / "static-copy" / "codes" / "M61.2").mkdir(parents=True)
         (folder / "static-copy" / "codes" / "M61.2" / "index.html").write_bytes(page)
+        (folder / "static-copy" / "codes" / "M61.2" / "index.html.gz").write_bytes(gzip.compress(page))
         config = nginx_config(
             folder,
             port=PROXY_PORT,
