@@ -15,7 +15,7 @@ SEARCH_TABLES = ["conditions_synonym", "conditions_searchword", "conditions_icd9
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conditions", "0014_merge_trigram_and_page_data"),
+        ("conditions", "0016_next_year_additions"),
     ]
 
     operations = [
