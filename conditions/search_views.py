@@ -1,8 +1,10 @@
 """The search results page (the JSON endpoints of search live in ``conditions.api``)."""
 
 from django.core.paginator import Page, Paginator
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
@@ -55,28 +57,39 @@ def search(request):
     text = clean(request.GET.get("q", ""))
     data = request.GET.copy()
     data["q"] = text
+    # The page follows from its address (base.html shows the host) and the content: kept per content version.
+    key = (
+        request.scheme,
+        request.get_host(),
+        tuple(sorted((name, tuple(values)) for name, values in data.lists())),
+    )
+    status, location, content = search_cache.PAGES.get(key, lambda: search_page(request, data, text))
+    if location:
+        return redirect(location)
+    return HttpResponse(content, status=status)
+
+
+def search_page(request, data, text: str) -> tuple[int, str | None, str]:
+    """(status, redirect address or None, HTML) of the search page for these parameters."""
     filterset = CodeSearchFilter(data, queryset=Code.objects.select_related("chapter"))
     context = {"query": text, "filterset": filterset, "page_obj": None, "sections": []}
-    if not text or not filterset.is_valid():
-        return render(request, "conditions/search.html", context, status=200 if filterset.is_valid() else 400)
-    # The answer depends only on the parameters and the content: kept per content version.
-    key = (text, tuple(sorted((name, tuple(values)) for name, values in data.lists())))
-    found = search_cache.PAGES.get(key, lambda: search_results(request, filterset, text))
-    if found.get("redirect"):
-        return redirect("conditions:code", found["redirect"])
-    context.update(found)
-    return render(request, "conditions/search.html", context)
+    if text and filterset.is_valid():
+        found = search_results(filterset, text, request.GET.get("page"))
+        if found.get("redirect"):
+            return 302, reverse("conditions:code", args=[found["redirect"]]), ""
+        context.update(found)
+    status = 200 if filterset.is_valid() else 400
+    return status, None, render_to_string("conditions/search.html", context, request=request)
 
 
-def search_results(request, filterset: CodeSearchFilter, text: str) -> dict:
-    """What the results page shows besides the form, with its HTML (``results_html``), or ``{"redirect": code}``
-    for a code typed whole. Everything here follows from the request's parameters and the content."""
+def search_results(filterset: CodeSearchFilter, text: str, page) -> dict:
+    """What the results page shows besides the form, or ``{"redirect": code}`` for a code typed whole."""
     # The query is understood once (parsed and resolved) and handed to the FilterSet, which ranks through it.
     query = filterset.query = understand(text)
     if query.exact_code and not filterset.narrowed:
         return {"redirect": query.exact_code}
     # A large family shows as one row (expandable), so different conditions fill the first page.
-    page_obj, code_count = results_page(filterset.qs, query, request.GET.get("page"))
+    page_obj, code_count = results_page(filterset.qs, query, page)
     highlight(page_obj.object_list, query)
     with_families(page_obj.object_list, filterset.qs)
     first_page = page_obj.number == 1 and not filterset.narrowed
@@ -94,7 +107,4 @@ def search_results(request, filterset: CodeSearchFilter, text: str) -> dict:
         # Never a dead end: each word alone and the chapters.
         found["words"] = [w for w in dict.fromkeys(query.words) if len(query.words) > 1]
         found["chapters"] = list(Chapter.objects.all())
-    found["results_html"] = render_to_string(
-        "conditions/search_results.html", {"query": text, **found}, request=request
-    )
     return found
