@@ -85,17 +85,20 @@ LEFT JOIN LATERAL (
 ) c ON true
 """
 
-# Synonym terms folded as query words are (' broken wrist '); while typing, terms the query starts.
-SYNONYM_SQL = """
+# Every synonym term folded as query words are (' broken wrist '), longest first. Read once per content
+# version in each process (editing a synonym bumps the version, migration 0017): folding all the terms
+# with regexp_replace on every search cost more than the rest of resolving its words.
+SYNONYMS_SQL = """
 SELECT folded, meaning, code_id FROM (
     SELECT ' ' || trim(regexp_replace(lower(unaccent(term)), '[^[:alnum:]]+', ' ', 'g')) || ' ' AS folded,
            meaning, code_id, length(term) AS length
     FROM conditions_synonym
 ) s
-WHERE strpos(%(original)s, folded) > 0 OR strpos(%(corrected)s, folded) > 0
-   OR (%(typing)s <> '' AND folded LIKE %(typing)s || '%%')
 ORDER BY length DESC, folded
 """
+VERSION_SQL = "SELECT number, changed_at FROM conditions_contentversion WHERE id = 1"
+_synonyms: tuple = (None, ())  # (content version, the folded synonyms read under it)
+
 
 MATCHES_SQL = f"""
 SELECT EXISTS (
@@ -197,6 +200,17 @@ def _nearest_code(cursor, text: str) -> str | None:
     return None
 
 
+def _all_synonyms(cursor) -> tuple:
+    global _synonyms
+    cursor.execute(VERSION_SQL)
+    version, (held_version, held) = cursor.fetchone(), _synonyms
+    if version is None or version != held_version:
+        cursor.execute(SYNONYMS_SQL)
+        held = tuple(cursor.fetchall())
+        _synonyms = (version, held)
+    return held
+
+
 def _has_matches(cursor, tree: Node | None, pinned) -> bool:
     if pinned:
         return True  # synonyms' codes exist (the vocabulary test checks them; the admin picks real codes)
@@ -239,8 +253,14 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
     typing = typing if len(typing.strip()) >= 3 else ""
     # One word being typed completes to one-word terms only (diab: diabetes; asth: not "asthma attack").
     one_word = len(parsed.all_words) == 1
-    cursor.execute(SYNONYM_SQL, {"original": original_text, "corrected": fixed_text, "typing": typing})
-    synonyms = cursor.fetchall()
+    # The terms the query holds (as typed or corrected) and, while typing, the terms it starts.
+    synonyms = [
+        synonym
+        for synonym in _all_synonyms(cursor)
+        if synonym[0] in original_text
+        or synonym[0] in fixed_text
+        or (typing and synonym[0].startswith(typing))
+    ]
     # A whole lay term is not "completed" into other words (UTI is not utilities).
     if partial and any(f" {partial} " in folded and folded in original_text for folded, _, _ in synonyms):
         partial = None
