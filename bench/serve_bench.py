@@ -5,7 +5,9 @@ serving a saved copy of a code page (the static reference) and deploy/nginx.conf
 reverse-proxy cache), then runs wrk for each endpoint at 16 and 64 connections and once with one client.
 Prints req/s, p50, p95, p99 and errors per endpoint, each as a ratio to nginx's static copy and to
 /robots.txt through Django, and the most PostgreSQL connections the app held (the bound is
-WEB_CONCURRENCY x GUNICORN_THREADS). Run with `make bench-serve` (BENCH_SECONDS=20 by default).
+WEB_CONCURRENCY x GUNICORN_THREADS). Then compares workers x threads shapes on random code pages and the home
+page (BENCH_WORKERS, e.g. "4x2,4x1"; empty skips it). wrk asks for gzip, as browsers do.
+Run with `make bench-serve` (BENCH_SECONDS=20 by default).
 """
 
 import contextlib
@@ -25,6 +27,10 @@ import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from tests.servers import nginx_config  # noqa: E402 (the tests' nginx wrapper around deploy/nginx.conf)
+
 APP_PORT, STATIC_PORT, PROXY_PORT = (
     int(p) for p in os.environ.get("BENCH_PORTS", "8108,8208,8209").split(",")
 )
@@ -35,6 +41,8 @@ WRK_SCRIPT = """
 local paths = {}
 local list = os.getenv("BENCH_PATHS")
 if list then for line in io.lines(list) do paths[#paths + 1] = line end end
+-- As a browser asks: compressed if the server will.
+wrk.headers["Accept-Encoding"] = "gzip"
 request = function()
   if #paths > 0 then return wrk.format("GET", paths[math.random(#paths)]) end
   return wrk.format("GET", wrk.path)
@@ -50,8 +58,15 @@ end
 """
 
 
+# The reference: nginx serving a saved copy of a code page.
+STATIC_SERVER = """    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{ default_type text/html; }}
+    }}"""
+
+
 def database_url():
-    sys.path.insert(0, str(BASE_DIR))
     from icdsite.embedded_db import database_url as embedded
 
     url = os.environ.get("DATABASE_URL") or embedded()
@@ -105,40 +120,44 @@ def wrk(url, connections, script, paths_file=None, seconds=SECONDS):
     return result
 
 
-def nginx_config(folder):
-    site = (BASE_DIR / "deploy" / "nginx.conf").read_text()
-    for shipped, here in (
-        ("listen 80;", f"listen 127.0.0.1:{PROXY_PORT};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{APP_PORT};"),
-        ("/var/cache/nginx/icdsite", str(folder / "cache")),
-        ("/srv/icdsite/media/", str(BASE_DIR / "media") + "/"),
-    ):
-        site = site.replace(shipped, here)
-    (folder / "icdsite.conf").write_text(site)
-    (folder / "nginx.conf").write_text(
-        f"""daemon off;
-{"user root;" if os.geteuid() == 0 else ""}
-worker_processes auto;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    server {{
-        listen 127.0.0.1:{STATIC_PORT};
-        root {folder}/static-copy;
-        location / {{ default_type text/html; }}
-    }}
-    include {folder}/icdsite.conf;
-}}
-"""
+def start_gunicorn(env, folder):
+    return subprocess.Popen(
+        [str(BASE_DIR / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "icdsite.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "gunicorn.log", "a"),  # noqa: SIM115
+        start_new_session=True,
     )
+
+
+def stop(process):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def compare_workers(env, folder, script, paths_file, app):
+    """Random code pages and the home page at 64 connections under other workers x threads (BENCH_WORKERS)."""
+    shapes = [s for s in os.environ.get("BENCH_WORKERS", "4x2,4x1,2x4,8x1").split(",") if s]
+    print(f"\nworkers x threads, 64 connections, {SECONDS} s per run (req/s, p99 ms; 5xx and socket errors):")
+    for shape in shapes:
+        workers, threads = (int(n) for n in shape.split("x"))
+        process = start_gunicorn(
+            {**env, "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}, folder
+        )
+        try:
+            wait_for(app + "/robots.txt")
+            robots = wrk(app + "/robots.txt", 64, script)
+            pages = wrk(app + "/", 64, script, paths_file)
+            home = wrk(app + "/", 64, script)
+        finally:
+            stop(process)
+        print(
+            f"  {shape:>4}: robots {robots['rps']:>6.0f}; random code pages {pages['rps']:>5.0f} "
+            f"(p99 {pages['p99']:.0f}, errors {pages['errors']}, {pages['rps'] / robots['rps']:.3f} of robots); "
+            f"home {home['rps']:>5.0f} ({home['rps'] / robots['rps']:.3f})"
+        )
 
 
 def main():
@@ -163,26 +182,22 @@ def main():
     )
     processes = []
     try:
-        processes.append(
-            subprocess.Popen(
-                [str(BASE_DIR / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "icdsite.wsgi"],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=open(folder / "gunicorn.log", "w"),  # noqa: SIM115
-                start_new_session=True,
-            )
-        )
+        processes.append(start_gunicorn(env, folder))
         app = f"http://127.0.0.1:{APP_PORT}"
         page = wait_for(app + "/codes/M61.2/")
         (folder / "static-copy" / "codes" / "M61.2").mkdir(parents=True)
         (folder / "static-copy" / "codes" / "M61.2" / "index.html").write_bytes(page)
-        nginx_config(folder)
+        config = nginx_config(
+            folder,
+            port=PROXY_PORT,
+            app_port=APP_PORT,
+            media=BASE_DIR / "media",
+            worker_connections=4096,
+            extra=STATIC_SERVER.format(port=STATIC_PORT, root=folder / "static-copy"),
+        )
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         processes.append(
-            subprocess.Popen(
-                [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], start_new_session=True
-            )
+            subprocess.Popen([nginx, "-p", str(folder), "-c", str(config)], start_new_session=True)
         )
         wait_for(f"http://127.0.0.1:{PROXY_PORT}/robots.txt")
         wait_for(f"http://127.0.0.1:{STATIC_PORT}/codes/M61.2/")
@@ -241,11 +256,12 @@ def main():
             f"p95 {single['p95']:.2f} ms, p99 {single['p99']:.2f} ms, errors {single['errors']}"
         )
         print(f"most PostgreSQL connections held by the app during the runs: {counter.most}")
+        stop(processes.pop(0))  # gunicorn: the comparison below starts its own
+        if os.environ.get("BENCH_WORKERS", "x") != "":
+            compare_workers(env, folder, script, paths_file, app)
     finally:
         for process in reversed(processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            stop(process)
         shutil.rmtree(folder, ignore_errors=True)
 
 

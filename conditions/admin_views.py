@@ -33,21 +33,17 @@ STEPS = {
     "unpublish": _("Unpublish"),
     "archive": _("Archive"),
 }
+# What the compare page shows: the content a revert restores, where the article sits and its state. The
+# image's phone copy and size follow the illustration, so its own row says all.
 COMPARED_FIELDS = [
     "code",
-    "title",
-    "summary",
-    "body",
-    "illustration",
-    "illustration_alt",
-    "illustration_caption",
-    "illustration_credit",
-    "author",
-    "medical_reviewer",
-    "last_reviewed",
+    *(
+        field
+        for field in services.REVERTIBLE_FIELDS
+        if field not in ("illustration_small", "illustration_width", "illustration_height")
+    ),
     "status",
     "publish_at",
-    "related_code_list",
 ]
 # Text compared word by word (the body as the public reads it, not its Markdown).
 WORD_DIFF_FIELDS = {"title", "summary", "body", "illustration_alt", "illustration_caption"}

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from . import pages
 from .icd10cm import canonical_code
 from .models import Code, RetiredCode
-from .search import clean
+from .search import clean, collapsed, collapsed_counts, name_families, understand
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -123,11 +123,32 @@ def retired_data(retired) -> dict:
     }
 
 
+def search_result(code) -> dict:
+    """A ranked row; a large family's best match carries the family it stands for (``family_code``...)."""
+    family = getattr(code, "family_code", None)
+    return {
+        "code": code.code,
+        "title": code.title,
+        "billable": code.billable,
+        "chapter": code.chapter_id,
+        "url": code.get_absolute_url(),
+        "family": {
+            "code": family,
+            "title": code.family_title,
+            "count": code.family_size,
+            "url": reverse("conditions:code", args=[family]),
+        }
+        if family
+        else None,
+    }
+
+
 @read_only
 def search(request):
     """``?q=<text>&limit=<1-100>`` -> ``{"query", "count", "results": [...]}``, best first.
 
-    Each result is ``{code, title, billable, chapter, url}``.
+    Each result is ``{code, title, billable, chapter, url, family}``: a large family (``S42.43-``, 49 codes)
+    is one result, its best match, with ``family`` naming it; else ``family`` is null.
     """
     if "q" not in request.GET:
         return error("The q parameter is required.", 400)
@@ -137,24 +158,12 @@ def search(request):
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
     if not 1 <= limit <= MAX_LIMIT:
         return error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
-    query = clean(request.GET["q"])
+    query = understand(request.GET["q"])
     results = Code.objects.search(query).only("code", "title", "billable", "chapter_id", "sort_order")
-    return JsonResponse(
-        {
-            "query": query,
-            "count": results.count(),
-            "results": [
-                {
-                    "code": c.code,
-                    "title": c.title,
-                    "billable": c.billable,
-                    "chapter": c.chapter_id,
-                    "url": c.get_absolute_url(),
-                }
-                for c in results[:limit]
-            ],
-        }
-    )
+    _, count = collapsed_counts(results, query)
+    rows = list(collapsed(results, query)[:limit])
+    name_families(rows, Code)
+    return JsonResponse({"query": query.text, "count": count, "results": [search_result(c) for c in rows]})
 
 
 @read_only

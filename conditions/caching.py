@@ -14,9 +14,13 @@ never served once the change commits. The pages are cached under that version:
 
 An article scheduled for later becomes visible without a write: the version also counts the published
 articles whose time has come since the last bump.
+
+While a public page renders, the version it was read under is known (``per_version``): what depends only on
+the content, such as which codes have an article, is computed once per version in each process.
 """
 
 import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, wraps
@@ -27,6 +31,8 @@ from django.db import connections, router
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 
+from icdsite.compression import precompress
+
 from .models import Article, ContentVersion
 
 CACHE_PREFIX = "icdsite:page"
@@ -36,6 +42,27 @@ CACHE_PREFIX = "icdsite:page"
 class Version:
     key: str
     changed_at: datetime
+
+
+# The content version of the public page being rendered (set by ``public_page``).
+_page_version: ContextVar[Version | None] = ContextVar("page_version", default=None)
+# name -> (version key, value): values computed once per content version in this process.
+_per_version: dict[str, tuple[str, object]] = {}
+
+
+def per_version(name, compute):
+    """``compute()``, computed once per content version in this process while a public page renders.
+
+    Outside a public page (the API, the admin preview) the version is not at hand: it computes afresh.
+    """
+    version = _page_version.get()
+    if version is None:
+        return compute()
+    held = _per_version.get(name)
+    if held is None or held[0] != version.key:
+        held = (version.key, compute())
+        _per_version[name] = held
+    return held[1]
 
 
 def content_version() -> Version:
@@ -123,15 +150,19 @@ def public_page(view):
         if response is not None:
             response["X-Cache"] = "hit"
             return response
-        response = view(request, *args, **kwargs)
-        if response.status_code != 200:
-            return response
-        if hasattr(response, "render"):
-            response.render()
+        token = _page_version.set(version)
+        try:
+            response = view(request, *args, **kwargs)
+            if response.status_code != 200:
+                return response
+            if hasattr(response, "render"):
+                response.render()
+        finally:
+            _page_version.reset(token)
         if _shareable(request, response):
             _cache_headers(response, version, etag)
             if timeout > 0:
-                _page_cache().set(key, response, timeout)
+                _page_cache().set(key, precompress(response), timeout)
                 response["X-Cache"] = "miss"
         return response
 

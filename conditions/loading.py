@@ -25,7 +25,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import code_history, coding_sources, icd10cm, indexing
+from . import code_history, coding_sources, derived, icd10cm, indexing, references
 from .indexing import official_text_update, refresh_article_text, refresh_search_words
 from .models import (
     Article,
@@ -387,9 +387,10 @@ CODE_SET_STATE = "code set"
 
 
 def code_set_fingerprint(source, code_list) -> str:
-    """A digest of the release files and of the code that turns them into rows."""
+    """A digest of the release files and of the code that turns them into rows (and the pages' data)."""
     digest = hashlib.sha256()
-    for path in (Path(__file__), Path(icd10cm.__file__), Path(indexing.__file__), source, code_list):
+    code = [module.__file__ for module in (icd10cm, indexing, derived, references)]
+    for path in (__file__, *code, source, code_list):
         digest.update(hashlib.sha256(Path(path).read_bytes() if path else b"").digest())
     return digest.hexdigest()
 
@@ -399,6 +400,10 @@ def code_set_contents(cursor) -> dict:
     columns = {
         model._meta.db_table: [*keys, *data, *DERIVED_COLUMNS.get(model, [])] for model, keys, data in TABLES
     }
+    # What the import derives from them for the pages (conditions.derived) must be intact too.
+    columns[Chapter._meta.db_table] += ["code_count", "billable_count"]
+    columns[Block._meta.db_table] += ["code_count", "billable_count"]
+    columns[Note._meta.db_table].append('"references"')
     columns[SearchWord._meta.db_table] = ["word", "stem", "documents"]
     return _contents(cursor, columns)
 
@@ -495,6 +500,10 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
     with timed(phases, "search words"):
         # The word list follows the merged texts (only changed words are written).
         refresh_search_words(cursor)
+    with timed(phases, "page data"):
+        # What the pages would otherwise recount or re-resolve on every request (conditions.derived).
+        derived.refresh_heading_counts(cursor)
+        derived.refresh_note_references(cursor)
     with timed(phases, "checks and articles"):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         summary.rebuilt = rebuild_derived_state()

@@ -68,6 +68,22 @@ SCHEMAS = {
             "billable": {"type": "boolean"},
             "chapter": {**STRING, "description": 'Chapter number, e.g. "13".'},
             "url": URL_PATH,
+            "family": {
+                "oneOf": [ref("SearchFamily"), {"type": "null"}],
+                "description": "The large family of matches this result stands for (one row), else null.",
+            },
+        }
+    ),
+    "SearchFamily": obj(
+        {
+            "code": {
+                **STRING,
+                "description": "The most specific code above all the family's matches.",
+                "examples": ["S42.43"],
+            },
+            "title": STRING,
+            "count": {"type": "integer", "minimum": 1, "description": "How many of its codes match."},
+            "url": URL_PATH,
         }
     ),
     "SearchResults": obj(

@@ -15,17 +15,26 @@ from functools import cached_property
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 
-from . import coding, plain_words
+from . import caching, coding, plain_words
+from .addresses import code_url
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
 from .models import Article, Block, Chapter, Code, NextYearCode, Note, RetiredCode
-from .references import mentioned_references
 
 # Above this many codes under it, a code page lists its direct children with
 # counts instead of the whole tree (S82 has 3,345 codes under it).
 TREE_LIMIT = 300
+
+# What only search reads (long texts and vectors): a page does not fetch them.
+SEARCH_COLUMNS = (
+    "search_vector",
+    "search_prior",
+    "search_variant",
+    "article_text",
+    "inclusion_text",
+    "notes_text",
+)
 
 # Note kinds in the order a coder reads them; the 7th-character note is shown
 # with the 7th-character table instead.
@@ -60,7 +69,7 @@ class TreeNode:
     children: list[TreeNode] = field(default_factory=list)
 
     def get_absolute_url(self):
-        return reverse("conditions:code", args=[self.code])
+        return code_url(self.code)
 
 
 @dataclass
@@ -145,7 +154,11 @@ def article_illustration(article):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    rows = list(Code.objects.lineage(code_string).select_related("chapter", "block", "facts"))
+    rows = list(
+        Code.objects.lineage(code_string)
+        .select_related("chapter", "block", "facts")
+        .defer(*SEARCH_COLUMNS, *(f"{heading}__search_vector" for heading in ("chapter", "block")))
+    )
     if not rows or rows[-1].code != code_string:
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]
@@ -164,7 +177,7 @@ def code_page(code_string):
         code=code,
         ancestors=ancestors,
         note_groups=_note_groups(_code_note_sources(code, ancestors), notes),
-        references=known_references(note.text for note in notes),
+        references=note_references(notes),
         tree=tree,
         tree_is_complete=complete,
         descendant_count=total,
@@ -256,8 +269,13 @@ def next_release_changes():
 
 
 def _articles(code, ancestors):
-    """The code's own published article, else the nearest ancestor's, in one query: (own, family)."""
+    """The code's own published article, else the nearest ancestor's, in one query: (own, family).
+
+    No query at all for a code whose lineage has no article (most codes).
+    """
     lineage = {c.code: c.depth for c in [*ancestors, code]}
+    if lineage.keys().isdisjoint(caching.per_version("article-codes", _codes_with_articles)):
+        return None, None
     found = sorted(
         Article.objects.published()
         .filter(code_id__in=lineage)
@@ -268,6 +286,15 @@ def _articles(code, ancestors):
     if found and found[-1].code_id == code.code:
         return found[-1], None
     return None, (found[-1] if found else None)
+
+
+def _codes_with_articles():
+    """Codes with a published article, including one scheduled for later (a superset of what is visible)."""
+    return frozenset(
+        Article.objects.filter(status=Article.Status.PUBLISHED, revision_of=None).values_list(
+            "code_id", flat=True
+        )
+    )
 
 
 def _plain_words(code, ancestors, notes, seventh_source, seventh_current, billable_below):
@@ -316,6 +343,8 @@ def _code_tree(code):
 
     Returns (nodes, whether the whole tree is shown, codes under it, billable codes under it).
     """
+    if code.billable:  # a billable code has no codes under it
+        return [], True, 0, 0
     rows = list(
         Code.objects.descendants_of(code).values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1]
     )
@@ -352,35 +381,31 @@ def _nest(rows, top_depth):
     return roots
 
 
+NEIGHBOURS_SQL = """
+(SELECT code, title, sort_order FROM conditions_code WHERE sort_order < %s ORDER BY sort_order DESC LIMIT 1)
+UNION ALL
+(SELECT code, title, sort_order FROM conditions_code WHERE sort_order > %s ORDER BY sort_order LIMIT 1)
+"""
+
+
 def _neighbours(code):
-    rows = (
-        Code.objects.filter(sort_order__lt=code.sort_order)
-        .order_by("-sort_order")
-        .only("code", "title", "sort_order")[:1]
-    ).union(
-        Code.objects.filter(sort_order__gt=code.sort_order)
-        .order_by("sort_order")
-        .only("code", "title", "sort_order")[:1]
-    )
+    """The codes before and after ``code`` in official order (written in SQL: the ORM's union costs more)."""
     found = {"previous": None, "next": None}
-    for row in rows:
+    for row in Code.objects.raw(NEIGHBOURS_SQL, [code.sort_order, code.sort_order]):
         found["previous" if row.sort_order < code.sort_order else "next"] = row
     return found
 
 
-def known_references(texts):
-    """The codes, blocks and chapter ranges ``texts`` mention that exist (one query), so no link leads to a 404.
+def note_references(notes):
+    """The codes, blocks and chapter ranges the notes name that exist, so no link leads to a 404.
 
     Returns {reference: target}: a code or block maps to itself, a chapter's range to the chapter number.
+    The import stores each note's own (``conditions.derived``), so this costs no query.
     """
-    mentioned = mentioned_references(texts)
-    if not mentioned:
-        return {}
-    codes = Code.objects.filter(code__in=mentioned).values_list("code", "code")
-    blocks = Block.objects.filter(block_id__in=mentioned).values_list("block_id", "block_id")
-    # A range such as (A00-B99) may be a whole chapter: its key is the range, its value the chapter number.
-    chapters = Chapter.objects.filter(code_range__in=mentioned).values_list("code_range", "number")
-    return dict(codes.union(blocks, chapters))
+    known = {}
+    for note in notes:
+        known.update(note.references)
+    return known
 
 
 def _code_note_sources(code, ancestors):
@@ -417,7 +442,7 @@ def _note_groups(sources, notes):
 
 @dataclass
 class HeadingNotes:
-    """A chapter's or block's own notes (two queries: the notes and the references they name)."""
+    """A chapter's or block's own notes, with the references they name (one query)."""
 
     note_groups: list[NoteGroup]
     references: dict[str, str]
@@ -426,7 +451,7 @@ class HeadingNotes:
 def heading_notes(owner_type, owner):
     notes = list(Note.objects.filter(owner_type=owner_type, owner=owner).order_by("kind", "position"))
     groups = _note_groups([(owner_type, owner, "self", None)], notes)
-    return HeadingNotes(note_groups=groups, references=known_references(n.text for n in notes))
+    return HeadingNotes(note_groups=groups, references=note_references(notes))
 
 
 @dataclass
@@ -455,9 +480,7 @@ def block_tree(blocks):
 
 def chapter_blocks(chapter):
     """The chapter's blocks in official order, each with how many codes and billable codes it holds."""
-    return chapter.blocks.annotate(
-        code_count=Count("codes"), billable_count=Count("codes", filter=Q(codes__billable=True))
-    ).order_by("sort_order")
+    return chapter.blocks.order_by("sort_order")
 
 
 def _range_ends(code_range):
@@ -493,7 +516,7 @@ def block_categories(block):
 
 
 def home_chapters():
-    return Chapter.objects.annotate(code_count=Count("codes")).order_by("sort_order")
+    return Chapter.objects.order_by("sort_order")
 
 
 def recent_articles(limit=6):

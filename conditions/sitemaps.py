@@ -3,6 +3,7 @@
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
+from .addresses import code_url
 from .models import Block, Chapter, Code
 
 
@@ -34,10 +35,7 @@ class CodeSitemap(Sitemap):
         return Code.objects.order_by("sort_order").values_list("code", flat=True)
 
     def location(self, item):
-        # reverse() once, not 50,000 times: every code URL has the same shape.
-        if not hasattr(self, "_url_pattern"):
-            self._url_pattern = reverse("conditions:code", args=["CODE"])
-        return self._url_pattern.replace("CODE", item)
+        return code_url(item)
 
 
 SITEMAPS = {"pages": HomeSitemap, "chapters": ChapterSitemap, "blocks": BlockSitemap, "codes": CodeSitemap}

@@ -111,3 +111,45 @@ def stop_group(process, timeout=30):
                 os.killpg(process.pid, signal.SIGKILL)
         time.sleep(0.1)
     process.wait()
+
+
+def nginx_config(folder, *, port, app_port, media, extra="", worker_connections=1024):
+    """deploy/nginx.conf, with its listen port, upstream, cache and media paths pointed here, inside a main
+    configuration whose pid, logs and temporary files all stay in ``folder``; ``extra`` adds server blocks.
+
+    Returns the main configuration's path: run ``nginx -p folder -c <it>``. The tests and bench/ share it.
+    """
+    folder = Path(folder)
+    site = (BASE_DIR / "deploy" / "nginx.conf").read_text()
+    for shipped, here in (
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+        ("/var/cache/nginx/icdsite", str(folder / "cache")),
+        ("/srv/icdsite/media/", str(media).rstrip("/") + "/"),
+    ):
+        if shipped not in site:
+            raise ValueError(f"deploy/nginx.conf no longer holds {shipped!r}")
+        site = site.replace(shipped, here)
+    (folder / "icdsite.conf").write_text(site)
+    main = folder / "nginx.conf"
+    main.write_text(
+        f"""daemon off;
+{"user root;" if os.geteuid() == 0 else ""}
+worker_processes auto;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+{extra}
+    include {folder}/icdsite.conf;
+}}
+"""
+    )
+    return main

@@ -166,6 +166,24 @@ def test_public_pages_are_gzipped(client):
     assert len(response.content) < len(html) / 3
 
 
+def test_a_cached_page_is_served_from_the_copy_compressed_when_it_was_stored(client, monkeypatch):
+    plain = client.get(PAGE)  # a miss, stored with its compressed copy
+    assert plain["X-Cache"] == "miss" and "Content-Encoding" not in plain
+
+    def compress_again(*args, **kwargs):
+        raise AssertionError("a cache hit was compressed again")
+
+    monkeypatch.setattr("django.middleware.gzip.compress_string", compress_again)
+    hit = client.get(PAGE, HTTP_ACCEPT_ENCODING="gzip")
+    assert (hit["X-Cache"], hit["Content-Encoding"]) == ("hit", "gzip")
+    assert gzip.decompress(hit.content) == plain.content
+    assert hit["Content-Length"] == str(len(hit.content))
+    assert hit["ETag"] == "W/" + plain["ETag"]  # as GZipMiddleware marks a compressed copy
+    assert "Accept-Encoding" in hit["Vary"]
+    again = client.get(PAGE)  # a client that takes no gzip gets the page as it is
+    assert "Content-Encoding" not in again and again.content == plain.content
+
+
 def test_responses_with_a_csrf_token_or_session_are_not_compressed(client, publisher):
     login = client.get("/admin/login/", HTTP_ACCEPT_ENCODING="gzip")
     assert b"csrfmiddlewaretoken" in login.content

@@ -375,6 +375,7 @@ def test_an_unchanged_release_is_checked_not_imported_again():
         "DELETE FROM conditions_note WHERE owner = 'M77.1'",
         "UPDATE conditions_code SET inclusion_text = '' WHERE code = 'M77.11'",
         "DELETE FROM conditions_searchword WHERE word = 'tennis'",
+        "UPDATE conditions_block SET code_count = 0 WHERE block_id = 'M70-M79'",
     ],
 )
 def test_an_import_repairs_a_damaged_code_set(damage):
@@ -387,6 +388,7 @@ def test_an_import_repairs_a_damaged_code_set(damage):
     assert snapshot() == before
     assert set(words) == {"Tennis elbow"}
     assert [code.code for code in Code.objects.search("tennis elbow")[:1]] == ["M77.1"]
+    assert Block.objects.get(block_id="M70-M79").code_count == Code.objects.filter(block="M70-M79").count()
 
 
 def test_a_published_article_does_not_make_the_release_look_changed(publisher):

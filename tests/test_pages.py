@@ -188,6 +188,65 @@ def test_lineage_is_the_code_and_its_ancestors_in_one_query(django_assert_num_qu
     assert not Code.objects.lineage("Z99.999").exists()
 
 
+def test_code_pages_cost_a_fixed_few_queries(
+    client, django_assert_max_num_queries, django_assert_num_queries
+):
+    """Version, lineage, notes and neighbours; the codes with articles once per content version in a process;
+    the codes under a code only when it has some (a billable code has none)."""
+    with django_assert_max_num_queries(5):
+        page(client, "/codes/I10/")
+    with django_assert_num_queries(4):
+        page(client, "/codes/S72.001A/")
+    with django_assert_num_queries(4):
+        page(client, "/codes/A00.0/")
+    with django_assert_num_queries(5):
+        page(client, "/codes/A00/")  # + the codes under it
+    with django_assert_num_queries(7):
+        page(client, "/codes/S82/")  # a large tree: its children and the counts under each, instead
+    make_article("M77.11")  # a new content version: the codes with articles are read again, then the article
+    with django_assert_num_queries(7):
+        assert "Paralytic myositis ossificans" in page(client, "/codes/M77.11/")
+
+
+def test_heading_counts_are_the_codes_they_hold():
+    """The import stores each chapter's and block's counts (conditions.derived); they match a fresh count."""
+    from django.db.models import Count, Q
+
+    for model, key in ((Chapter, "chapter"), (Block, "block")):
+        fresh = {
+            row[key]: (row["total"], row["billable"])
+            for row in Code.objects.values(key).annotate(
+                total=Count("code"), billable=Count("code", filter=Q(billable=True))
+            )
+        }
+        stored = {h.pk: (h.code_count, h.billable_count) for h in model.objects.all()}
+        assert stored == {pk: fresh.get(pk, (0, 0)) for pk in stored}
+    assert Chapter.objects.get(number="19").code_count > 30_000  # injuries hold about 40,000 codes
+
+
+def test_note_references_are_the_named_references_that_exist():
+    from django.db import connection
+
+    from conditions.derived import refresh_note_references
+    from conditions.models import Note
+    from conditions.references import mentioned_references
+
+    codes = set(Code.objects.values_list("code", flat=True))
+    blocks = set(Block.objects.values_list("block_id", flat=True))
+    ranges = dict(Chapter.objects.values_list("code_range", "number"))
+    for note in Note.objects.all():
+        expected = {}
+        for ref in mentioned_references([note.text]):
+            if ref in codes or ref in blocks:
+                expected[ref] = ref
+            elif ref in ranges:
+                expected[ref] = ranges[ref]
+        assert note.references == expected, note
+    assert Note.objects.exclude(references={}).count() > 5_000
+    with connection.cursor() as cursor:
+        assert refresh_note_references(cursor) == 0  # a second run changes nothing
+
+
 # --- Notes -------------------------------------------------------------------
 
 

@@ -397,7 +397,7 @@ def test_api_search_shape(client):
     data = client.get("/api/search", {"q": "tennis elbow", "limit": 2}).json()
     assert data["query"] == "tennis elbow" and data["count"] == 4
     assert len(data["results"]) == 2
-    assert set(data["results"][0]) == {"code", "title", "billable", "chapter", "url"}
+    assert set(data["results"][0]) == {"code", "title", "billable", "chapter", "url", "family"}
     first = client.get("/api/search", {"q": "m612"}).json()["results"][0]
     assert first == {
         "code": "M61.2",
@@ -405,6 +405,7 @@ def test_api_search_shape(client):
         "billable": False,
         "chapter": "13",
         "url": "/codes/M61.2/",
+        "family": None,
     }
     assert len(client.get("/api/search", {"q": "fracture"}).json()["results"]) == 10
 
@@ -577,6 +578,26 @@ def test_when_no_word_matches_similar_titles_are_offered():
     assert not Code.objects.search("qwxzvkj").exists()  # pure noise may still find nothing
 
 
+@pytest.mark.parametrize(
+    "typed, code, term", [("oralthrush", "B37.0", "Oral thrush"), ("panicattack", "F41.0", "Panic attack")]
+)
+def test_the_trigram_fallback_also_finds_inclusion_terms(client, typed, code, term):
+    # No word of the query is known or near enough one word to correct, and no title looks like it: only
+    # the code's inclusion term does (B37.0 "Candidal stomatitis" holds "Oral thrush").
+    found = Code.objects.get(code=code)
+    assert term in found.inclusion_text.split(" | ")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM conditions_code WHERE %s <%% upper(title)", [typed.upper()])
+        assert cursor.fetchone()[0] == 0
+    query = understand(typed)
+    assert query.fallback == Fallback.SIMILAR
+    assert codes(query, 1) == [code]
+    html = client.get("/search/", {"q": typed}).content.decode()
+    assert "Showing codes with similar titles or terms." in html
+    assert result_rows(html)[0] == code
+    assert client.get("/api/search", {"q": typed}).json()["results"][0]["code"] == code
+
+
 def test_a_page_with_no_results_offers_did_you_mean_each_word_and_the_chapters(client):
     html = client.get("/search/", {"q": "qwxzvkj zzqvvk"}).content.decode()
     assert "No codes match" in html
@@ -669,14 +690,57 @@ def test_results_api_and_autocomplete_share_one_ranking(client):
     assert [c.code for c in Code.objects.suggest("heart attack")][:1] == api[:1]
 
 
-def test_a_large_family_collapses_into_one_expandable_row(client):
-    html = client.get("/search/", {"q": "lateral epicondyle fracture"}).content.decode()
-    rows = re.findall(r'<li class="search-result">\s*<a href="/codes/([^/]+)/"', html)
+def result_rows(html):
+    return re.findall(r'<li class="search-result">\s*<a href="/codes/([^/]+)/"', html)
+
+
+@pytest.mark.parametrize("q", ["fracture of lateral epicondyle", "lateral epicondyle fracture"])
+def test_a_large_family_collapses_into_one_expandable_row(client, q):
+    html = client.get("/search/", {"q": q}).content.decode()
+    rows = result_rows(html)
     assert sum(row.startswith("S42.4") for row in rows) == 1
-    assert '<details class="result-family">' in html
-    assert "S42.4-</span> Fracture of lower end of humerus: 49 codes</summary>" in html
-    first_page = re.findall(
-        r'<li class="search-result">\s*<a href="/codes/([^/]+)/"',
-        client.get("/search/", {"q": "fracture"}).content.decode(),
+    # Headed by the most specific code above all 49 matches (S42.43 and the 48 codes under it), not S42.4.
+    family = Code.objects.filter(code__startswith="S42.43").count()
+    assert family == 49
+    summary = re.search(r'<details class="result-family">\s*<summary>(.*?)</summary>', html, re.S).group(1)
+    assert summary == f'<span class="code">S42.43-</span> {Code.objects.get(code="S42.43").title}: 49 codes'
+    members = re.findall(r'<li><a href="/codes/([^/]+)/"><span class="code">', html)
+    assert len(members) == 10 and all(m.startswith("S42.43") for m in members)
+    assert '<a href="/codes/S42.43/">All codes under S42.43</a>' in html
+    assert client.get("/search/", {"q": q}).context["code_count"] == 49
+
+
+def test_a_family_spanning_subcategories_is_headed_by_their_common_code(client):
+    # "fracture of epicondyle" matches lateral (S42.43-), medial (S42.44-) ... epicondyles: one row, S42.4-.
+    html = client.get("/search/", {"q": "fracture of epicondyle of humerus"}).content.decode()
+    assert sum(row.startswith("S42.4") for row in result_rows(html)) == 1
+    assert re.search(
+        r'<span class="code">S42.4-</span> Fracture of lower end of humerus: [0-9,]+ codes', html
     )
+
+
+def test_ten_different_conditions_fit_on_the_first_page(client):
+    first_page = result_rows(client.get("/search/", {"q": "fracture"}).content.decode())
     assert len({row[:5] for row in first_page}) >= 10  # ten different conditions, not one family
+
+
+def test_the_api_collapses_families_as_the_results_page_does(client):
+    data = client.get("/api/search", {"q": "fracture of lateral epicondyle", "limit": 5}).json()
+    assert data["count"] == 49
+    first = data["results"][0]
+    assert first["code"] == "S42.43"
+    assert first["family"] == {
+        "code": "S42.43",
+        "title": Code.objects.get(code="S42.43").title,
+        "count": 49,
+        "url": "/codes/S42.43/",
+    }
+    assert sum(r["code"].startswith("S42.4") for r in data["results"]) == 1
+    page = result_rows(client.get("/search/", {"q": "hip fracture"}).content.decode())
+    api = [r["code"] for r in client.get("/api/search", {"q": "hip fracture", "limit": 5}).json()["results"]]
+    assert api == page[:5]
+    # Small families and code prefixes are listed code by code.
+    elbow = client.get("/api/search", {"q": "tennis elbow"}).json()["results"]
+    assert [r["code"] for r in elbow][:2] == ["M77.1", "M77.11"] and all(r["family"] is None for r in elbow)
+    prefix = client.get("/api/search", {"q": "S42.43", "limit": 60}).json()
+    assert prefix["count"] == 49 and len(prefix["results"]) == 49

@@ -3,7 +3,6 @@ a 5xx, and PostgreSQL never sees more connections from them than the pool bound 
 
 import gzip
 import json
-import os
 import random
 import re
 import shutil
@@ -14,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from .servers import ARTIFACTS, BASE_DIR, database_url_for, direct_connection, free_port, get, running
+from .servers import (
+    ARTIFACTS,
+    database_url_for,
+    direct_connection,
+    free_port,
+    get,
+    nginx_config,
+    running,
+)
 from .test_headers import assert_security_headers
 
 CLIENTS = 32
@@ -210,35 +217,8 @@ def nginx_in_front(make_serve, tmp_path_factory):
     folder = tmp_path_factory.mktemp("nginx")
     port = free_port()
     app_port = make_serve[0].rsplit(":", 1)[1]
-    site = (BASE_DIR / "deploy" / "nginx.conf").read_text()
-    for shipped, here in (
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
-        ("/var/cache/nginx/icdsite", str(folder / "cache")),
-        ("/srv/icdsite/media/", str(folder / "media") + "/"),
-    ):
-        assert shipped in site
-        site = site.replace(shipped, here)
-    (folder / "icdsite.conf").write_text(site)
-    (folder / "nginx.conf").write_text(
-        f"""daemon off;
-{"user root;" if os.geteuid() == 0 else ""}
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    include {folder}/icdsite.conf;
-}}
-"""
-    )
-    with running([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], port=port, env={}) as base:
+    config = nginx_config(folder, port=port, app_port=app_port, media=folder / "media")
+    with running([nginx, "-p", str(folder), "-c", str(config)], port=port, env={}) as base:
         yield base
 
 

@@ -8,81 +8,184 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         TrigramExtension(),
         UnaccentExtension(),
         migrations.CreateModel(
-            name='Chapter',
+            name="Chapter",
             fields=[
-                ('number', models.CharField(max_length=2, primary_key=True, serialize=False, verbose_name='number')),
-                ('title', models.TextField(verbose_name='title')),
-                ('code_range', models.CharField(max_length=16, verbose_name='code range')),
-                ('sort_order', models.PositiveIntegerField(db_index=True, verbose_name='official order')),
+                (
+                    "number",
+                    models.CharField(max_length=2, primary_key=True, serialize=False, verbose_name="number"),
+                ),
+                ("title", models.TextField(verbose_name="title")),
+                ("code_range", models.CharField(max_length=16, verbose_name="code range")),
+                ("sort_order", models.PositiveIntegerField(db_index=True, verbose_name="official order")),
             ],
             options={
-                'verbose_name': 'chapter',
-                'verbose_name_plural': 'chapters',
-                'ordering': ['sort_order'],
+                "verbose_name": "chapter",
+                "verbose_name_plural": "chapters",
+                "ordering": ["sort_order"],
             },
         ),
         migrations.CreateModel(
-            name='Block',
+            name="Block",
             fields=[
-                ('block_id', models.CharField(max_length=16, primary_key=True, serialize=False, verbose_name='block')),
-                ('title', models.TextField(verbose_name='title')),
-                ('code_range', models.CharField(max_length=16, verbose_name='code range')),
-                ('sort_order', models.PositiveIntegerField(db_index=True, verbose_name='official order')),
-                ('chapter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='blocks', to='conditions.chapter')),
+                (
+                    "block_id",
+                    models.CharField(max_length=16, primary_key=True, serialize=False, verbose_name="block"),
+                ),
+                ("title", models.TextField(verbose_name="title")),
+                ("code_range", models.CharField(max_length=16, verbose_name="code range")),
+                ("sort_order", models.PositiveIntegerField(db_index=True, verbose_name="official order")),
+                (
+                    "chapter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="blocks",
+                        to="conditions.chapter",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'block',
-                'verbose_name_plural': 'blocks',
-                'ordering': ['sort_order'],
+                "verbose_name": "block",
+                "verbose_name_plural": "blocks",
+                "ordering": ["sort_order"],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('owner_type', models.CharField(choices=[('chapter', 'chapter'), ('block', 'block'), ('code', 'code')], max_length=8, verbose_name='owner type')),
-                ('owner', models.CharField(help_text='Chapter number, block or code.', max_length=16, verbose_name='owner')),
-                ('kind', models.CharField(choices=[('includes', 'Includes'), ('inclusion_term', 'Inclusion terms'), ('excludes1', 'Excludes1'), ('excludes2', 'Excludes2'), ('code_first', 'Code first'), ('use_additional_code', 'Use additional code'), ('code_also', 'Code also'), ('seventh_character_note', '7th character note'), ('note', 'Notes')], max_length=24, verbose_name='kind')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('text', models.TextField(verbose_name='text')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "owner_type",
+                    models.CharField(
+                        choices=[("chapter", "chapter"), ("block", "block"), ("code", "code")],
+                        max_length=8,
+                        verbose_name="owner type",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.CharField(
+                        help_text="Chapter number, block or code.", max_length=16, verbose_name="owner"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("includes", "Includes"),
+                            ("inclusion_term", "Inclusion terms"),
+                            ("excludes1", "Excludes1"),
+                            ("excludes2", "Excludes2"),
+                            ("code_first", "Code first"),
+                            ("use_additional_code", "Use additional code"),
+                            ("code_also", "Code also"),
+                            ("seventh_character_note", "7th character note"),
+                            ("note", "Notes"),
+                        ],
+                        max_length=24,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("text", models.TextField(verbose_name="text")),
             ],
             options={
-                'verbose_name': 'note',
-                'verbose_name_plural': 'notes',
-                'ordering': ['owner_type', 'owner', 'kind', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('owner_type', 'owner', 'kind', 'position'), name='note_unique_position')],
+                "verbose_name": "note",
+                "verbose_name_plural": "notes",
+                "ordering": ["owner_type", "owner", "kind", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("owner_type", "owner", "kind", "position"), name="note_unique_position"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Code',
+            name="Code",
             fields=[
-                ('code', models.CharField(max_length=8, primary_key=True, serialize=False, verbose_name='code')),
-                ('title', models.TextField(verbose_name='title')),
-                ('ancestors', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=8), default=list, help_text='Codes above this one, category first.', size=None)),
-                ('depth', models.PositiveSmallIntegerField(help_text='1 for a category.', verbose_name='depth')),
-                ('sort_order', models.PositiveIntegerField(db_index=True, verbose_name='official order')),
-                ('billable', models.BooleanField(verbose_name='billable')),
-                ('placeholder', models.BooleanField(default=False, help_text='A level that exists to hold the X placeholder.', verbose_name='placeholder')),
-                ('seventh_characters', models.JSONField(blank=True, default=list, help_text='[character, meaning] pairs defined at this level.', verbose_name='7th characters')),
-                ('block', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='conditions.block')),
-                ('chapter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='conditions.chapter')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='conditions.code')),
+                (
+                    "code",
+                    models.CharField(max_length=8, primary_key=True, serialize=False, verbose_name="code"),
+                ),
+                ("title", models.TextField(verbose_name="title")),
+                (
+                    "ancestors",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=8),
+                        default=list,
+                        help_text="Codes above this one, category first.",
+                        size=None,
+                    ),
+                ),
+                (
+                    "depth",
+                    models.PositiveSmallIntegerField(help_text="1 for a category.", verbose_name="depth"),
+                ),
+                ("sort_order", models.PositiveIntegerField(db_index=True, verbose_name="official order")),
+                ("billable", models.BooleanField(verbose_name="billable")),
+                (
+                    "placeholder",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A level that exists to hold the X placeholder.",
+                        verbose_name="placeholder",
+                    ),
+                ),
+                (
+                    "seventh_characters",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="[character, meaning] pairs defined at this level.",
+                        verbose_name="7th characters",
+                    ),
+                ),
+                (
+                    "block",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="codes",
+                        to="conditions.block",
+                    ),
+                ),
+                (
+                    "chapter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="codes",
+                        to="conditions.chapter",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children",
+                        to="conditions.code",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'code',
-                'verbose_name_plural': 'codes',
-                'ordering': ['sort_order'],
-                'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['ancestors'], name='code_ancestors_gin')],
+                "verbose_name": "code",
+                "verbose_name_plural": "codes",
+                "ordering": ["sort_order"],
+                "indexes": [
+                    django.contrib.postgres.indexes.GinIndex(fields=["ancestors"], name="code_ancestors_gin")
+                ],
             },
         ),
     ]

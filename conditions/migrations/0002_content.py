@@ -6,81 +6,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0001_initial'),
+        ("conditions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='code',
-            name='article_text',
-            field=models.TextField(blank=True, db_default='', help_text='Title, summary and body of the published article, kept by the publishing service for search.', verbose_name='published article text'),
+            model_name="code",
+            name="article_text",
+            field=models.TextField(
+                blank=True,
+                db_default="",
+                help_text="Title, summary and body of the published article, kept by the publishing service for search.",
+                verbose_name="published article text",
+            ),
         ),
         migrations.AddField(
-            model_name='code',
-            name='has_article',
-            field=models.BooleanField(db_default=False, verbose_name='has a published article'),
+            model_name="code",
+            name="has_article",
+            field=models.BooleanField(db_default=False, verbose_name="has a published article"),
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('summary', models.TextField(help_text='One or two sentences; used for the meta description and search snippets.', max_length=320, verbose_name='summary')),
-                ('body', models.TextField(help_text='Markdown.', verbose_name='body')),
-                ('body_html', models.TextField(blank=True, editable=False, verbose_name='rendered body')),
-                ('illustration', models.ImageField(blank=True, upload_to='illustrations/', verbose_name='illustration')),
-                ('illustration_alt', models.CharField(blank=True, max_length=250, verbose_name='alt text')),
-                ('illustration_caption', models.CharField(blank=True, max_length=250, verbose_name='caption')),
-                ('illustration_credit', models.CharField(blank=True, max_length=250, verbose_name='credit')),
-                ('author', models.CharField(max_length=120, verbose_name='author')),
-                ('medical_reviewer', models.CharField(blank=True, max_length=120, verbose_name='medical reviewer')),
-                ('last_reviewed', models.DateField(blank=True, null=True, verbose_name='last reviewed')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('published', 'Published'), ('archived', 'Archived')], default='draft', max_length=16, verbose_name='status')),
-                ('publish_at', models.DateTimeField(blank=True, help_text='Leave empty to publish at once.', null=True, verbose_name='publish time')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('code', models.OneToOneField(db_constraint=False, help_text='The official code this article explains.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='article', to='conditions.code')),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('related_codes', models.ManyToManyField(blank=True, db_constraint=False, related_name='related_articles', to='conditions.code')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "summary",
+                    models.TextField(
+                        help_text="One or two sentences; used for the meta description and search snippets.",
+                        max_length=320,
+                        verbose_name="summary",
+                    ),
+                ),
+                ("body", models.TextField(help_text="Markdown.", verbose_name="body")),
+                ("body_html", models.TextField(blank=True, editable=False, verbose_name="rendered body")),
+                (
+                    "illustration",
+                    models.ImageField(blank=True, upload_to="illustrations/", verbose_name="illustration"),
+                ),
+                ("illustration_alt", models.CharField(blank=True, max_length=250, verbose_name="alt text")),
+                (
+                    "illustration_caption",
+                    models.CharField(blank=True, max_length=250, verbose_name="caption"),
+                ),
+                ("illustration_credit", models.CharField(blank=True, max_length=250, verbose_name="credit")),
+                ("author", models.CharField(max_length=120, verbose_name="author")),
+                (
+                    "medical_reviewer",
+                    models.CharField(blank=True, max_length=120, verbose_name="medical reviewer"),
+                ),
+                ("last_reviewed", models.DateField(blank=True, null=True, verbose_name="last reviewed")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("in_review", "In review"),
+                            ("published", "Published"),
+                            ("archived", "Archived"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "publish_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Leave empty to publish at once.",
+                        null=True,
+                        verbose_name="publish time",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "code",
+                    models.OneToOneField(
+                        db_constraint=False,
+                        help_text="The official code this article explains.",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="article",
+                        to="conditions.code",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "related_codes",
+                    models.ManyToManyField(
+                        blank=True, db_constraint=False, related_name="related_articles", to="conditions.code"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'article',
-                'verbose_name_plural': 'articles',
-                'ordering': ['-updated_at'],
+                "verbose_name": "article",
+                "verbose_name_plural": "articles",
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='ArticleSource',
+            name="ArticleSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('title', models.CharField(max_length=250, verbose_name='title')),
-                ('url', models.URLField(max_length=500, verbose_name='URL')),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sources', to='conditions.article')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                ("title", models.CharField(max_length=250, verbose_name="title")),
+                ("url", models.URLField(max_length=500, verbose_name="URL")),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sources",
+                        to="conditions.article",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'source',
-                'verbose_name_plural': 'sources',
-                'ordering': ['article', 'position', 'id'],
+                "verbose_name": "source",
+                "verbose_name_plural": "sources",
+                "ordering": ["article", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Synonym',
+            name="Synonym",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('term', models.CharField(max_length=120, unique=True, verbose_name='lay term')),
-                ('meaning', models.CharField(blank=True, help_text="Words the official titles use, e.g. 'myocardial infarction'.", max_length=250, verbose_name='means')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('code', models.ForeignKey(blank=True, db_constraint=False, help_text='Or the code the term stands for.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='synonyms', to='conditions.code')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("term", models.CharField(max_length=120, unique=True, verbose_name="lay term")),
+                (
+                    "meaning",
+                    models.CharField(
+                        blank=True,
+                        help_text="Words the official titles use, e.g. 'myocardial infarction'.",
+                        max_length=250,
+                        verbose_name="means",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "code",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Or the code the term stands for.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="synonyms",
+                        to="conditions.code",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'search synonym',
-                'verbose_name_plural': 'search synonyms',
-                'ordering': ['term'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('meaning', ''), _negated=True), ('code__isnull', False), _connector='OR'), name='synonym_has_meaning_or_code')],
+                "verbose_name": "search synonym",
+                "verbose_name_plural": "search synonyms",
+                "ordering": ["term"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("meaning", ""), _negated=True), ("code__isnull", False), _connector="OR"
+                        ),
+                        name="synonym_has_meaning_or_code",
+                    )
+                ],
             },
         ),
     ]

@@ -24,79 +24,193 @@ def fill_search_text(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0002_content'),
+        ("conditions", "0002_content"),
     ]
 
     operations = [
         migrations.RunSQL(CREATE_CONFIG, "DROP TEXT SEARCH CONFIGURATION icd_english;"),
         migrations.CreateModel(
-            name='SearchWord',
+            name="SearchWord",
             fields=[
-                ('word', models.CharField(max_length=64, primary_key=True, serialize=False, verbose_name='word')),
-                ('stem', models.CharField(db_index=True, help_text='The english stem the index holds.', max_length=64, verbose_name='stem')),
-                ('documents', models.PositiveIntegerField(help_text='Rows the word occurs in.', verbose_name='documents')),
+                (
+                    "word",
+                    models.CharField(max_length=64, primary_key=True, serialize=False, verbose_name="word"),
+                ),
+                (
+                    "stem",
+                    models.CharField(
+                        db_index=True,
+                        help_text="The english stem the index holds.",
+                        max_length=64,
+                        verbose_name="stem",
+                    ),
+                ),
+                (
+                    "documents",
+                    models.PositiveIntegerField(
+                        help_text="Rows the word occurs in.", verbose_name="documents"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'search word',
-                'verbose_name_plural': 'search words',
-                'ordering': ['word'],
+                "verbose_name": "search word",
+                "verbose_name_plural": "search words",
+                "ordering": ["word"],
             },
         ),
         migrations.AddField(
-            model_name='block',
-            name='search_vector',
-            field=models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('title', config='icd_english', weight='A'), output_field=django.contrib.postgres.search.SearchVectorField()),
+            model_name="block",
+            name="search_vector",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=django.contrib.postgres.search.SearchVector(
+                    "title", config="icd_english", weight="A"
+                ),
+                output_field=django.contrib.postgres.search.SearchVectorField(),
+            ),
         ),
         migrations.AddField(
-            model_name='chapter',
-            name='search_vector',
-            field=models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('title', config='icd_english', weight='A'), output_field=django.contrib.postgres.search.SearchVectorField()),
+            model_name="chapter",
+            name="search_vector",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=django.contrib.postgres.search.SearchVector(
+                    "title", config="icd_english", weight="A"
+                ),
+                output_field=django.contrib.postgres.search.SearchVectorField(),
+            ),
         ),
         migrations.AddField(
-            model_name='code',
-            name='inclusion_text',
-            field=models.TextField(blank=True, db_default='', editable=False, help_text='Inclusion terms of this code and the levels above it, and its includes notes; kept by the import.', verbose_name='inclusion terms'),
+            model_name="code",
+            name="inclusion_text",
+            field=models.TextField(
+                blank=True,
+                db_default="",
+                editable=False,
+                help_text="Inclusion terms of this code and the levels above it, and its includes notes; kept by the import.",
+                verbose_name="inclusion terms",
+            ),
         ),
         migrations.AddField(
-            model_name='code',
-            name='notes_text',
-            field=models.TextField(blank=True, db_default='', editable=False, help_text="The code's other official notes; kept by the import.", verbose_name='other notes'),
+            model_name="code",
+            name="notes_text",
+            field=models.TextField(
+                blank=True,
+                db_default="",
+                editable=False,
+                help_text="The code's other official notes; kept by the import.",
+                verbose_name="other notes",
+            ),
         ),
         migrations.AddField(
-            model_name='code',
-            name='search_vector',
-            field=models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.CombinedSearchVector(django.contrib.postgres.search.CombinedSearchVector(django.contrib.postgres.search.CombinedSearchVector(django.contrib.postgres.search.SearchVector(django.db.models.functions.text.Replace('code', models.Value('.'), models.Value('')), 'title', config='icd_english', weight='A'), '||', django.contrib.postgres.search.SearchVector('inclusion_text', config='icd_english', weight='B'), django.contrib.postgres.search.SearchConfig('icd_english')), '||', django.contrib.postgres.search.SearchVector('article_text', config='icd_english', weight='C'), django.contrib.postgres.search.SearchConfig('icd_english')), '||', django.contrib.postgres.search.SearchVector('notes_text', config='icd_english', weight='D'), django.contrib.postgres.search.SearchConfig('icd_english')), output_field=django.contrib.postgres.search.SearchVectorField()),
+            model_name="code",
+            name="search_vector",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=django.contrib.postgres.search.CombinedSearchVector(
+                    django.contrib.postgres.search.CombinedSearchVector(
+                        django.contrib.postgres.search.CombinedSearchVector(
+                            django.contrib.postgres.search.SearchVector(
+                                django.db.models.functions.text.Replace(
+                                    "code", models.Value("."), models.Value("")
+                                ),
+                                "title",
+                                config="icd_english",
+                                weight="A",
+                            ),
+                            "||",
+                            django.contrib.postgres.search.SearchVector(
+                                "inclusion_text", config="icd_english", weight="B"
+                            ),
+                            django.contrib.postgres.search.SearchConfig("icd_english"),
+                        ),
+                        "||",
+                        django.contrib.postgres.search.SearchVector(
+                            "article_text", config="icd_english", weight="C"
+                        ),
+                        django.contrib.postgres.search.SearchConfig("icd_english"),
+                    ),
+                    "||",
+                    django.contrib.postgres.search.SearchVector(
+                        "notes_text", config="icd_english", weight="D"
+                    ),
+                    django.contrib.postgres.search.SearchConfig("icd_english"),
+                ),
+                output_field=django.contrib.postgres.search.SearchVectorField(),
+            ),
         ),
         migrations.AddIndex(
-            model_name='code',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='code_search_gin'),
+            model_name="code",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="code_search_gin"),
         ),
         migrations.AddIndex(
-            model_name='code',
-            index=django.contrib.postgres.indexes.GinIndex(condition=models.Q(('depth__lte', 2)), fields=['search_vector'], name='code_search_top_gin'),
+            model_name="code",
+            index=django.contrib.postgres.indexes.GinIndex(
+                condition=models.Q(("depth__lte", 2)), fields=["search_vector"], name="code_search_top_gin"
+            ),
         ),
         migrations.AddIndex(
-            model_name='code',
-            index=models.Index(fields=['code'], name='code_prefix', opclasses=['varchar_pattern_ops']),
+            model_name="code",
+            index=models.Index(fields=["code"], name="code_prefix", opclasses=["varchar_pattern_ops"]),
         ),
         migrations.AddIndex(
-            model_name='code',
-            index=models.Index(fields=['depth', 'sort_order'], name='code_level_order'),
+            model_name="code",
+            index=models.Index(fields=["depth", "sort_order"], name="code_level_order"),
         ),
         migrations.AddIndex(
-            model_name='searchword',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['word'], name='searchword_trgm', opclasses=['gin_trgm_ops']),
+            model_name="searchword",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["word"], name="searchword_trgm", opclasses=["gin_trgm_ops"]
+            ),
         ),
         migrations.AddIndex(
-            model_name='searchword',
-            index=models.Index(fields=['word'], name='searchword_prefix', opclasses=['varchar_pattern_ops']),
+            model_name="searchword",
+            index=models.Index(fields=["word"], name="searchword_prefix", opclasses=["varchar_pattern_ops"]),
         ),
         migrations.AddField(
-            model_name='code',
-            name='search_prior',
-            field=models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(40.0), '/', django.db.models.expressions.CombinedExpression(models.Value(40.0), '+', django.db.models.functions.comparison.Cast(django.db.models.functions.text.Length('title'), models.FloatField()))), '*', models.Value(6.0)), '/', django.db.models.expressions.CombinedExpression(models.Value(5.0), '+', django.db.models.functions.comparison.Cast('depth', models.FloatField()))), '*', models.Case(models.When(billable=True, then=models.Value(1.1)), default=models.Value(1.0))), '*', models.Case(models.When(has_article=True, then=models.Value(1.5)), default=models.Value(1.0))), output_field=models.FloatField()),
+            model_name="code",
+            name="search_prior",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=django.db.models.expressions.CombinedExpression(
+                    django.db.models.expressions.CombinedExpression(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.Value(40.0),
+                                    "/",
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.Value(40.0),
+                                        "+",
+                                        django.db.models.functions.comparison.Cast(
+                                            django.db.models.functions.text.Length("title"),
+                                            models.FloatField(),
+                                        ),
+                                    ),
+                                ),
+                                "*",
+                                models.Value(6.0),
+                            ),
+                            "/",
+                            django.db.models.expressions.CombinedExpression(
+                                models.Value(5.0),
+                                "+",
+                                django.db.models.functions.comparison.Cast("depth", models.FloatField()),
+                            ),
+                        ),
+                        "*",
+                        models.Case(
+                            models.When(billable=True, then=models.Value(1.1)), default=models.Value(1.0)
+                        ),
+                    ),
+                    "*",
+                    models.Case(
+                        models.When(has_article=True, then=models.Value(1.5)), default=models.Value(1.0)
+                    ),
+                ),
+                output_field=models.FloatField(),
+            ),
         ),
         # Search ranks up to tens of thousands of matching rows per query: parallel workers cost more to
         # start on a small server than they save on this table.

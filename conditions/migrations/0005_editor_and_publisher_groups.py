@@ -9,10 +9,21 @@ from django.db import migrations
 
 VIEW_CODE_DATA = ["view_chapter", "view_block", "view_code", "view_note"]
 EDITOR = VIEW_CODE_DATA + [
-    "view_article", "add_article", "change_article", "submit_article",
-    "view_articlesource", "add_articlesource", "change_articlesource", "delete_articlesource",
-    "view_historicalarticle", "view_historicalarticlesource",
-    "view_synonym", "add_synonym", "change_synonym", "delete_synonym", "view_historicalsynonym",
+    "view_article",
+    "add_article",
+    "change_article",
+    "submit_article",
+    "view_articlesource",
+    "add_articlesource",
+    "change_articlesource",
+    "delete_articlesource",
+    "view_historicalarticle",
+    "view_historicalarticlesource",
+    "view_synonym",
+    "add_synonym",
+    "change_synonym",
+    "delete_synonym",
+    "view_historicalsynonym",
 ]
 PUBLISHER = EDITOR + ["publish_article"]
 GROUPS = {"Editor": EDITOR, "Publisher": PUBLISHER}

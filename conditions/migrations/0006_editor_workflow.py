@@ -15,51 +15,78 @@ def copy_related_codes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0005_editor_and_publisher_groups'),
+        ("conditions", "0005_editor_and_publisher_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='article',
-            name='related_code_list',
-            field=models.JSONField(blank=True, default=list, editable=False, verbose_name='related codes'),
+            model_name="article",
+            name="related_code_list",
+            field=models.JSONField(blank=True, default=list, editable=False, verbose_name="related codes"),
         ),
         migrations.AddField(
-            model_name='article',
-            name='review_note',
-            field=models.TextField(blank=True, editable=False, verbose_name='note from the publisher'),
+            model_name="article",
+            name="review_note",
+            field=models.TextField(blank=True, editable=False, verbose_name="note from the publisher"),
         ),
         migrations.AddField(
-            model_name='article',
-            name='revision_of',
-            field=models.OneToOneField(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='working_draft', to='conditions.article', verbose_name='revision of'),
+            model_name="article",
+            name="revision_of",
+            field=models.OneToOneField(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="working_draft",
+                to="conditions.article",
+                verbose_name="revision of",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalarticle',
-            name='related_code_list',
-            field=models.JSONField(blank=True, default=list, editable=False, verbose_name='related codes'),
+            model_name="historicalarticle",
+            name="related_code_list",
+            field=models.JSONField(blank=True, default=list, editable=False, verbose_name="related codes"),
         ),
         migrations.AddField(
-            model_name='historicalarticle',
-            name='review_note',
-            field=models.TextField(blank=True, editable=False, verbose_name='note from the publisher'),
+            model_name="historicalarticle",
+            name="review_note",
+            field=models.TextField(blank=True, editable=False, verbose_name="note from the publisher"),
         ),
         migrations.AddField(
-            model_name='historicalarticle',
-            name='revision_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, editable=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='conditions.article', verbose_name='revision of'),
+            model_name="historicalarticle",
+            name="revision_of",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="conditions.article",
+                verbose_name="revision of",
+            ),
         ),
         migrations.AlterField(
-            model_name='article',
-            name='code',
-            field=models.ForeignKey(db_constraint=False, help_text='The official code this article explains.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='articles', to='conditions.code'),
+            model_name="article",
+            name="code",
+            field=models.ForeignKey(
+                db_constraint=False,
+                help_text="The official code this article explains.",
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="articles",
+                to="conditions.code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='article',
-            constraint=models.UniqueConstraint(condition=models.Q(('revision_of', None)), fields=('code',), name='one_article_per_code', violation_error_message='This code has an article already.'),
+            model_name="article",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revision_of", None)),
+                fields=("code",),
+                name="one_article_per_code",
+                violation_error_message="This code has an article already.",
+            ),
         ),
         migrations.RunPython(copy_related_codes, migrations.RunPython.noop),
-]
+    ]

@@ -4,26 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0006_editor_workflow'),
+        ("conditions", "0006_editor_workflow"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ErrorReport',
+            name="ErrorReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('page', models.CharField(blank=True, help_text='The address the report is about.', max_length=300, verbose_name='page')),
-                ('message', models.TextField(max_length=2000, verbose_name='what is wrong')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email for a reply')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='sent')),
-                ('handled', models.BooleanField(default=False, verbose_name='handled')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "page",
+                    models.CharField(
+                        blank=True,
+                        help_text="The address the report is about.",
+                        max_length=300,
+                        verbose_name="page",
+                    ),
+                ),
+                ("message", models.TextField(max_length=2000, verbose_name="what is wrong")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email for a reply")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="sent")),
+                ("handled", models.BooleanField(default=False, verbose_name="handled")),
             ],
             options={
-                'verbose_name': 'error report',
-                'verbose_name_plural': 'error reports',
-                'ordering': ['handled', '-created_at'],
+                "verbose_name": "error report",
+                "verbose_name_plural": "error reports",
+                "ordering": ["handled", "-created_at"],
             },
         ),
     ]

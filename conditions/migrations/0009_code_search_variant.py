@@ -7,21 +7,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0008_searchable_notes_without_excludes'),
+        ("conditions", "0008_searchable_notes_without_excludes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='code',
-            name='search_variant',
-            field=models.GeneratedField(db_persist=True, expression=models.Case(models.When(models.Q(('code__regex', '^.{7}S$')), then=models.Value(8)), models.When(models.Q(('code__regex', '^.{7}[DGHJKMNPQR]$')), then=models.Value(7)), models.When(models.Q(('code__regex', '^P')), then=models.Value(1)), models.When(models.Q(('code__regex', '^(O|Z3[3-9]|Z3A)')), then=models.Value(2)), models.When(models.Q(('code__regex', '^T(3[6-9]|[45][0-9]|6[0-5])')), then=models.Value(3)), models.When(models.Q(('code__regex', '^(Z8[0-9]|Z9[0-2])')), then=models.Value(4)), models.When(models.Q(('code__regex', '^Z1[1-3]')), then=models.Value(5)), models.When(models.Q(('title__contains', 'classified elsewhere')), then=models.Value(6)), default=models.Value(0), output_field=models.SmallIntegerField()), output_field=models.SmallIntegerField()),
+            model_name="code",
+            name="search_variant",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=models.Case(
+                    models.When(models.Q(("code__regex", "^.{7}S$")), then=models.Value(8)),
+                    models.When(models.Q(("code__regex", "^.{7}[DGHJKMNPQR]$")), then=models.Value(7)),
+                    models.When(models.Q(("code__regex", "^P")), then=models.Value(1)),
+                    models.When(models.Q(("code__regex", "^(O|Z3[3-9]|Z3A)")), then=models.Value(2)),
+                    models.When(
+                        models.Q(("code__regex", "^T(3[6-9]|[45][0-9]|6[0-5])")), then=models.Value(3)
+                    ),
+                    models.When(models.Q(("code__regex", "^(Z8[0-9]|Z9[0-2])")), then=models.Value(4)),
+                    models.When(models.Q(("code__regex", "^Z1[1-3]")), then=models.Value(5)),
+                    models.When(models.Q(("title__contains", "classified elsewhere")), then=models.Value(6)),
+                    default=models.Value(0),
+                    output_field=models.SmallIntegerField(),
+                ),
+                output_field=models.SmallIntegerField(),
+            ),
         ),
-        migrations.RemoveField(model_name='code', name='search_prior'),
+        migrations.RemoveField(model_name="code", name="search_prior"),
         migrations.AddField(
-            model_name='code',
-            name='search_prior',
-            field=models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(40.0), '/', django.db.models.expressions.CombinedExpression(models.Value(40.0), '+', django.db.models.functions.comparison.Cast(django.db.models.functions.text.Length('title'), models.FloatField()))), '*', models.Value(6.0)), '/', django.db.models.expressions.CombinedExpression(models.Value(5.0), '+', django.db.models.functions.comparison.Cast('depth', models.FloatField()))), '*', models.Case(models.When(billable=True, then=models.Value(1.1)), default=models.Value(1.0))), '*', models.Case(models.When(has_article=True, then=models.Value(1.5)), default=models.Value(1.0))), '*', models.Case(models.When(models.Q(('code__regex', '^.{7}S$')), then=models.Value(0.15)), models.When(models.Q(('code__regex', '^.{7}[DGHJKMNPQR]$')), then=models.Value(0.3)), models.When(models.Q(('code__regex', '^P')), then=models.Value(0.3)), models.When(models.Q(('code__regex', '^(O|Z3[3-9]|Z3A)')), then=models.Value(0.3)), models.When(models.Q(('code__regex', '^T(3[6-9]|[45][0-9]|6[0-5])')), then=models.Value(0.3)), models.When(models.Q(('code__regex', '^(Z8[0-9]|Z9[0-2])')), then=models.Value(0.3)), models.When(models.Q(('code__regex', '^Z1[1-3]')), then=models.Value(0.3)), models.When(models.Q(('title__contains', 'classified elsewhere')), then=models.Value(0.3)), default=models.Value(1.0), output_field=models.FloatField())), output_field=models.FloatField()),
+            model_name="code",
+            name="search_prior",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=django.db.models.expressions.CombinedExpression(
+                    django.db.models.expressions.CombinedExpression(
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.Value(40.0),
+                                        "/",
+                                        django.db.models.expressions.CombinedExpression(
+                                            models.Value(40.0),
+                                            "+",
+                                            django.db.models.functions.comparison.Cast(
+                                                django.db.models.functions.text.Length("title"),
+                                                models.FloatField(),
+                                            ),
+                                        ),
+                                    ),
+                                    "*",
+                                    models.Value(6.0),
+                                ),
+                                "/",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.Value(5.0),
+                                    "+",
+                                    django.db.models.functions.comparison.Cast("depth", models.FloatField()),
+                                ),
+                            ),
+                            "*",
+                            models.Case(
+                                models.When(billable=True, then=models.Value(1.1)), default=models.Value(1.0)
+                            ),
+                        ),
+                        "*",
+                        models.Case(
+                            models.When(has_article=True, then=models.Value(1.5)), default=models.Value(1.0)
+                        ),
+                    ),
+                    "*",
+                    models.Case(
+                        models.When(models.Q(("code__regex", "^.{7}S$")), then=models.Value(0.15)),
+                        models.When(models.Q(("code__regex", "^.{7}[DGHJKMNPQR]$")), then=models.Value(0.3)),
+                        models.When(models.Q(("code__regex", "^P")), then=models.Value(0.3)),
+                        models.When(models.Q(("code__regex", "^(O|Z3[3-9]|Z3A)")), then=models.Value(0.3)),
+                        models.When(
+                            models.Q(("code__regex", "^T(3[6-9]|[45][0-9]|6[0-5])")), then=models.Value(0.3)
+                        ),
+                        models.When(models.Q(("code__regex", "^(Z8[0-9]|Z9[0-2])")), then=models.Value(0.3)),
+                        models.When(models.Q(("code__regex", "^Z1[1-3]")), then=models.Value(0.3)),
+                        models.When(
+                            models.Q(("title__contains", "classified elsewhere")), then=models.Value(0.3)
+                        ),
+                        default=models.Value(1.0),
+                        output_field=models.FloatField(),
+                    ),
+                ),
+                output_field=models.FloatField(),
+            ),
         ),
     ]

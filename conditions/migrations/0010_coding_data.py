@@ -6,74 +6,186 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0009_code_search_variant'),
+        ("conditions", "0009_code_search_variant"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Icd9Code',
+            name="Icd9Code",
             fields=[
-                ('code', models.CharField(max_length=7, primary_key=True, serialize=False, verbose_name='ICD-9-CM code')),
-                ('title', models.TextField(verbose_name='title')),
-                ('to_icd10', models.JSONField(blank=True, default=list)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=7, primary_key=True, serialize=False, verbose_name="ICD-9-CM code"
+                    ),
+                ),
+                ("title", models.TextField(verbose_name="title")),
+                ("to_icd10", models.JSONField(blank=True, default=list)),
             ],
             options={
-                'verbose_name': 'ICD-9-CM code',
-                'verbose_name_plural': 'ICD-9-CM codes',
+                "verbose_name": "ICD-9-CM code",
+                "verbose_name_plural": "ICD-9-CM codes",
             },
         ),
         migrations.CreateModel(
-            name='PdxCollection',
+            name="PdxCollection",
             fields=[
-                ('number', models.CharField(max_length=4, primary_key=True, serialize=False, verbose_name='number')),
-                ('codes', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=8), size=None)),
+                (
+                    "number",
+                    models.CharField(max_length=4, primary_key=True, serialize=False, verbose_name="number"),
+                ),
+                (
+                    "codes",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=8), size=None
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'PDX collection',
-                'verbose_name_plural': 'PDX collections',
+                "verbose_name": "PDX collection",
+                "verbose_name_plural": "PDX collections",
             },
         ),
         migrations.CreateModel(
-            name='RetiredCode',
+            name="RetiredCode",
             fields=[
-                ('code', models.CharField(max_length=8, primary_key=True, serialize=False, verbose_name='code')),
-                ('title', models.TextField(verbose_name='last title')),
-                ('fiscal_years', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), default=list, size=None)),
-                ('billable_years', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None)),
-                ('earlier_titles', models.JSONField(blank=True, default=dict)),
-                ('replaced_by', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=8), blank=True, default=list, size=None)),
+                (
+                    "code",
+                    models.CharField(max_length=8, primary_key=True, serialize=False, verbose_name="code"),
+                ),
+                ("title", models.TextField(verbose_name="last title")),
+                (
+                    "fiscal_years",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(), default=list, size=None
+                    ),
+                ),
+                (
+                    "billable_years",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("earlier_titles", models.JSONField(blank=True, default=dict)),
+                (
+                    "replaced_by",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=8), blank=True, default=list, size=None
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'retired code',
-                'verbose_name_plural': 'retired codes',
+                "verbose_name": "retired code",
+                "verbose_name_plural": "retired codes",
             },
         ),
         migrations.CreateModel(
-            name='CodeFacts',
+            name="CodeFacts",
             fields=[
-                ('code', models.OneToOneField(db_column='code', db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='facts', serialize=False, to='conditions.code')),
-                ('severity', models.CharField(blank=True, choices=[('mcc', 'MCC'), ('cc', 'CC')], max_length=3, verbose_name='MS-DRG severity')),
-                ('pdx_collection', models.CharField(blank=True, help_text='Table 6K; blank: no exclusions.', max_length=4, verbose_name='CC exclusion PDX collection')),
-                ('pdx_exclusion_count', models.PositiveIntegerField(default=0, verbose_name='principal diagnoses that exclude it')),
-                ('mce_edits', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=40), blank=True, default=list, size=None)),
-                ('mce_age_group', models.CharField(blank=True, max_length=10, verbose_name='MCE age group')),
-                ('hcc_v28', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None, verbose_name='CMS-HCC V28')),
-                ('hcc_v24', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None, verbose_name='CMS-HCC V24')),
-                ('hcc_labels', models.JSONField(blank=True, default=dict, help_text='"V28 38" -> the HCC\'s label.')),
-                ('chronic', models.CharField(blank=True, max_length=1, verbose_name='chronic condition indicator')),
-                ('fiscal_years', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None)),
-                ('billable_years', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None)),
-                ('earlier_titles', models.JSONField(blank=True, default=dict)),
-                ('next_year_replaced_by', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=8), blank=True, default=list, size=None)),
-                ('to_icd9', models.JSONField(blank=True, default=list, verbose_name='GEM ICD-10-CM to ICD-9-CM')),
-                ('from_icd9', models.JSONField(blank=True, default=list, verbose_name='GEM ICD-9-CM to ICD-10-CM')),
+                (
+                    "code",
+                    models.OneToOneField(
+                        db_column="code",
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        primary_key=True,
+                        related_name="facts",
+                        serialize=False,
+                        to="conditions.code",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        blank=True,
+                        choices=[("mcc", "MCC"), ("cc", "CC")],
+                        max_length=3,
+                        verbose_name="MS-DRG severity",
+                    ),
+                ),
+                (
+                    "pdx_collection",
+                    models.CharField(
+                        blank=True,
+                        help_text="Table 6K; blank: no exclusions.",
+                        max_length=4,
+                        verbose_name="CC exclusion PDX collection",
+                    ),
+                ),
+                (
+                    "pdx_exclusion_count",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="principal diagnoses that exclude it"
+                    ),
+                ),
+                (
+                    "mce_edits",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=40), blank=True, default=list, size=None
+                    ),
+                ),
+                ("mce_age_group", models.CharField(blank=True, max_length=10, verbose_name="MCE age group")),
+                (
+                    "hcc_v28",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(),
+                        blank=True,
+                        default=list,
+                        size=None,
+                        verbose_name="CMS-HCC V28",
+                    ),
+                ),
+                (
+                    "hcc_v24",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(),
+                        blank=True,
+                        default=list,
+                        size=None,
+                        verbose_name="CMS-HCC V24",
+                    ),
+                ),
+                (
+                    "hcc_labels",
+                    models.JSONField(blank=True, default=dict, help_text='"V28 38" -> the HCC\'s label.'),
+                ),
+                (
+                    "chronic",
+                    models.CharField(blank=True, max_length=1, verbose_name="chronic condition indicator"),
+                ),
+                (
+                    "fiscal_years",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                (
+                    "billable_years",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("earlier_titles", models.JSONField(blank=True, default=dict)),
+                (
+                    "next_year_replaced_by",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=8), blank=True, default=list, size=None
+                    ),
+                ),
+                (
+                    "to_icd9",
+                    models.JSONField(blank=True, default=list, verbose_name="GEM ICD-10-CM to ICD-9-CM"),
+                ),
+                (
+                    "from_icd9",
+                    models.JSONField(blank=True, default=list, verbose_name="GEM ICD-9-CM to ICD-10-CM"),
+                ),
             ],
             options={
-                'verbose_name': 'code facts',
-                'verbose_name_plural': 'code facts',
-                'indexes': [models.Index(fields=['severity'], name='facts_severity')],
+                "verbose_name": "code facts",
+                "verbose_name_plural": "code facts",
+                "indexes": [models.Index(fields=["severity"], name="facts_severity")],
             },
         ),
     ]

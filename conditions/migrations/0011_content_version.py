@@ -34,25 +34,31 @@ TRIGGERS = "".join(
     f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"
     for table in CONTENT_TABLES
 )
-DROP_TRIGGERS = "".join(f"DROP TRIGGER {table}_bumps_content_version ON {table};\n" for table in CONTENT_TABLES)
+DROP_TRIGGERS = "".join(
+    f"DROP TRIGGER {table}_bumps_content_version ON {table};\n" for table in CONTENT_TABLES
+)
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0010_coding_data'),
+        ("conditions", "0010_coding_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContentVersion',
+            name="ContentVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(default=1, verbose_name='number')),
-                ('changed_at', models.DateTimeField(verbose_name='changed at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveBigIntegerField(default=1, verbose_name="number")),
+                ("changed_at", models.DateTimeField(verbose_name="changed at")),
             ],
             options={
-                'verbose_name': 'content version',
+                "verbose_name": "content version",
             },
         ),
         migrations.RunPython(first_version, migrations.RunPython.noop),

@@ -10,9 +10,9 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Cast, Length, Replace, Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from conditions.addresses import code_url, page_url
 from conditions.search import AUTOCOMPLETE_LIMIT, SEARCH_CONFIG, Query, ranked, suggestions, understand
 from conditions.search.variants import variant_number, variant_penalty
 
@@ -33,6 +33,9 @@ class Heading(models.Model):
     code_range = models.CharField(_("code range"), max_length=16)
     sort_order = models.PositiveIntegerField(_("official order"), db_index=True)
     search_vector = title_vector()
+    # How many codes, and billable codes, the heading holds: kept by the import (conditions.derived).
+    code_count = models.PositiveIntegerField(_("codes"), db_default=0, editable=False)
+    billable_count = models.PositiveIntegerField(_("billable codes"), db_default=0, editable=False)
 
     class Meta:
         abstract = True
@@ -50,7 +53,7 @@ class Chapter(Heading):
         return f"Chapter {self.number}: {self.title}"
 
     def get_absolute_url(self):
-        return reverse("conditions:chapter", args=[self.number])
+        return page_url("conditions:chapter", self.number)
 
 
 class Block(Heading):
@@ -65,7 +68,7 @@ class Block(Heading):
         return f"{self.block_id} {self.title}"
 
     def get_absolute_url(self):
-        return reverse("conditions:block", args=[self.block_id])
+        return page_url("conditions:block", self.block_id)
 
 
 class CodeQuerySet(models.QuerySet):
@@ -215,13 +218,15 @@ class Code(models.Model):
             # LIKE '%X%': these two indexes answer it over the whole code set.
             models.Index(OpClass(Upper("code"), name="text_pattern_ops"), name="code_upper_code_prefix"),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="code_upper_title_trgm"),
+            # Search's last fallback: inclusion terms that look like the query (`<%` word similarity).
+            GinIndex(OpClass(Upper("inclusion_text"), name="gin_trgm_ops"), name="code_upper_inclusion_trgm"),
         ]
 
     def __str__(self):
         return f"{self.code} {self.title}"
 
     def get_absolute_url(self):
-        return reverse("conditions:code", args=[self.code])
+        return code_url(self.code)
 
     @property
     def is_category(self):
@@ -250,6 +255,15 @@ class Note(models.Model):
     kind = models.CharField(_("kind"), max_length=24, choices=Kind)
     position = models.PositiveSmallIntegerField(_("position"))
     text = models.TextField(_("text"))
+    references = models.JSONField(
+        _("references"),
+        db_default=Value({}, output_field=models.JSONField()),
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The codes, blocks and chapters the text names that exist, with their targets; kept by the import."
+        ),
+    )
 
     class Meta:
         ordering = ["owner_type", "owner", "kind", "position"]

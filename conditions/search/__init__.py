@@ -13,7 +13,14 @@ from .compile import SEARCH_CONFIG
 from .parse import MAX_QUERY_LENGTH, Kind, Parsed, clean, parse
 from .rank import FAMILY_ROWS, Match, collapsed, collapsed_counts, ranked
 from .resolve import Fallback, Query, icd9_targets, resolve, understand
-from .results import AUTOCOMPLETE_LIMIT, highlight, matching_sections, suggestions, with_families
+from .results import (
+    AUTOCOMPLETE_LIMIT,
+    highlight,
+    matching_sections,
+    name_families,
+    suggestions,
+    with_families,
+)
 
 __all__ = [
     "AUTOCOMPLETE_LIMIT",
@@ -31,6 +38,7 @@ __all__ = [
     "highlight",
     "icd9_targets",
     "matching_sections",
+    "name_families",
     "parse",
     "ranked",
     "resolve",

@@ -12,6 +12,7 @@ generality prior. Ties stay in official order. Nothing here imports the models.
 from __future__ import annotations
 
 import operator
+import os
 from functools import reduce
 
 from django.contrib.postgres.search import SearchQuery, TrigramWordSimilarity
@@ -21,6 +22,8 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
+    Min,
     Q,
     QuerySet,
     Sum,
@@ -29,7 +32,19 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Concat, Left, Length, Ln, Lower, Round, RowNumber, StrIndex, Upper
+from django.db.models.functions import (
+    Collate,
+    Concat,
+    Greatest,
+    Left,
+    Length,
+    Ln,
+    Lower,
+    Round,
+    RowNumber,
+    StrIndex,
+    Upper,
+)
 from django.db.models.lookups import Exact, GreaterThan
 
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
@@ -49,6 +64,8 @@ HEAVY_COLUMNS = (
 # Scores within about 5% of each other are equal: official order decides (A before B, left before right),
 # not a few characters of title length.
 BUCKETS_PER_UNIT = 20
+# In the trigram fallback, how much an inclusion term as alike as a title counts.
+SIMILAR_TERM_WEIGHT = 0.9
 
 
 class Match:
@@ -81,9 +98,13 @@ def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
     score = Value(1.0, output_field=FloatField())
     if query.similar:
         text = query.phrases[0]
-        queryset = queryset.alias(upper_title=Upper("title"))
-        condition |= Q(upper_title__trigram_word_similar=text)
-        score = TrigramWordSimilarity(Value(text), "upper_title")
+        queryset = queryset.alias(upper_title=Upper("title"), upper_terms=Upper("inclusion_text"))
+        condition |= Q(upper_title__trigram_word_similar=text) | Q(upper_terms__trigram_word_similar=text)
+        # A title alike ranks above an inclusion term as alike, as a title match ranks above a term match.
+        score = Greatest(
+            TrigramWordSimilarity(Value(text), "upper_title"),
+            TrigramWordSimilarity(Value(text), "upper_terms") * Value(SIMILAR_TERM_WEIGHT),
+        )
     elif query.tree is not None:
         condition |= Q(search_vector=raw(query.tree, weights))
         score = _text_score(query)
@@ -165,9 +186,12 @@ def _text_score(query: Query):
     return score
 
 
-# A family is a subcategory (4 characters, "S42.4") with everything under it; categories and
-# subcategories head their own. A family with more matches than this shows as one row.
+# A family is first a subcategory (4 characters, "S42.4") with everything under it, categories and
+# subcategories heading their own; a family with more matches than this shows as one row, headed by
+# the most specific code above all its matches (S42.43- when they all share it, else S42.4-).
 FAMILY_ROWS = 5
+# The lengths of a code at each level, with its dot: S42, S42.4, S42.43, S42.431, S42.431A.
+CODE_LENGTHS = (3, 5, 6, 7, 8)
 
 
 def family_of():
@@ -180,22 +204,35 @@ def collapsible(query: Query) -> bool:
 
 
 def collapsed(results: QuerySet, query: Query) -> QuerySet:
-    """The ranked results with each large family as its best row, annotated ``family`` and ``family_size``.
+    """The ranked results with each large family as its best row, annotated ``family``, ``family_size``
+    and the family's first and last matched codes (``family_first``, ``family_last``, in code order).
 
     Ten different conditions fit on a page instead of one family's 48 fracture codes.
     """
     if not collapsible(query):
         return results
     order = [F("match").asc(), F("bucket").desc(), F("sort_order").asc()]
+    # Byte order, whatever the database's collation: the common beginning of the first and the last code
+    # is then the common beginning of them all.
+    code = Collate("code", "C")
     return (
         results.annotate(
             family=family_of(),
             family_rank=Window(RowNumber(), partition_by=family_of(), order_by=order),
             family_size=Window(Count("*"), partition_by=family_of()),
+            family_first=Window(Min(code), partition_by=family_of()),
+            family_last=Window(Max(code), partition_by=family_of()),
         )
         .filter(Q(family_rank=1) | Q(family_size__lte=FAMILY_ROWS))
         .order_by(*order)
     )
+
+
+def family_heads(first: str, last: str) -> list[str]:
+    """The codes that may head a family whose matches run from ``first`` to ``last`` in code order, most
+    specific first: the beginnings they share, cut at a level ("S42.431A", "S42.436S" -> S42.43, S42.4, S42)."""
+    common = os.path.commonprefix([first, last])
+    return [common[:n] for n in reversed(CODE_LENGTHS) if n <= len(common) and common[n - 1] != "."]
 
 
 def family_members(results: QuerySet, families, per_family: int = 10) -> dict[str, list]:

@@ -30,7 +30,7 @@ MIN_SIMILARITY = 0.4
 class Fallback:
     ALL = None  # every word matched
     SOME = "some"  # rows matching most of the words
-    SIMILAR = "similar"  # titles that look alike
+    SIMILAR = "similar"  # titles or inclusion terms that look alike
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,13 @@ SELECT EXISTS (
 )
 """
 
-# pg_trgm's <% (word similarity above pg_trgm.word_similarity_threshold, 0.6) over the titles' trigram index.
-SIMILAR_SQL = "SELECT EXISTS (SELECT 1 FROM conditions_code WHERE %(text)s <%% upper(title))"
+# pg_trgm's <% (word similarity above pg_trgm.word_similarity_threshold, 0.6) over the trigram indexes of
+# the titles and of the inclusion terms ("hayfever": J30.1's "Hay fever").
+SIMILAR_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM conditions_code WHERE %(text)s <%% upper(title) OR %(text)s <%% upper(inclusion_text)
+)
+"""
 
 
 @dataclass
@@ -296,7 +301,7 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         matches = _has_matches(cursor, query.tree, query.pinned)
     if matches:
         return query
-    # Never a dead end: rows matching most of the words, then titles that look alike.
+    # Never a dead end: rows matching most of the words, then titles or inclusion terms that look alike.
     some = any_of(query.tree)
     if (isinstance(query.tree, And | Phrase) or (some is not None and some != query.tree)) and _has_matches(
         cursor, some, ()

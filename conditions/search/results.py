@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
-from .rank import FAMILY_ROWS, family_members, ranked, raw
+from .rank import FAMILY_ROWS, family_heads, family_members, ranked, raw
 from .resolve import Query
 
 AUTOCOMPLETE_LIMIT = 8
@@ -120,15 +120,26 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     return found
 
 
+def name_families(codes, model) -> None:
+    """Give each collapsed row (``family_size`` above FAMILY_ROWS) ``family_code`` and ``family_title``: the most
+    specific code above every match of its family, in one query for the whole page."""
+    collapsed_rows = [code for code in codes if getattr(code, "family_size", 1) > FAMILY_ROWS]
+    heads = {code.code: family_heads(code.family_first, code.family_last) for code in collapsed_rows}
+    candidates = {head for found in heads.values() for head in found}
+    titles = dict(model._default_manager.filter(code__in=candidates).values_list("code", "title"))
+    for code in codes:
+        head = next((h for h in heads.get(code.code, ()) if h in titles), None)
+        code.family_code, code.family_title = head, titles.get(head, "")
+
+
 def with_families(codes, results: QuerySet) -> None:
-    """Give each collapsed row (``family_size`` above FAMILY_ROWS) ``family_title`` and ``family_list``.
+    """Name each collapsed row's family (``name_families``) and give it ``family_list``: its best other matches.
 
     ``results`` is the uncollapsed ranking the rows came from; one query lists the members of
-    every large family on the page and one fetches the families' titles.
+    every large family on the page.
     """
-    families = [code.family for code in codes if getattr(code, "family_size", 1) > FAMILY_ROWS]
+    name_families(codes, results.model)
+    families = [code.family for code in codes if code.family_code]
     members = family_members(results, families) if families else {}
-    titles = dict(results.model._default_manager.filter(code__in=families).values_list("code", "title"))
     for code in codes:
         code.family_list = [m for m in members.get(getattr(code, "family", None), []) if m.code != code.code]
-        code.family_title = titles.get(getattr(code, "family", None), "")

@@ -4,17 +4,18 @@ import json
 import textwrap
 
 from django import template
-from django.urls import reverse
+from django.template.defaultfilters import floatformat, pluralize
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from ..addresses import code_url, page_url
 from ..references import CODE_REFERENCE, PARENTHESES
 
 register = template.Library()
 
 
 def _code_link(code, text=None):
-    return format_html('<a href="{}">{}</a>', reverse("conditions:code", args=[code]), text or code)
+    return format_html('<a href="{}">{}</a>', code_url(code), text or code)
 
 
 def _reference_link(match, known):
@@ -23,7 +24,7 @@ def _reference_link(match, known):
     if end and f"{start}-{end}" in known:
         target = known[f"{start}-{end}"]
         view = "conditions:block" if "-" in target else "conditions:chapter"
-        return format_html('<a href="{}">{}</a>', reverse(view, args=[target]), text)
+        return format_html('<a href="{}">{}</a>', page_url(view, target), text)
     if end:
         # A range that is no block: link each end that exists.
         parts = [_code_link(c) if c in known else escape(c) for c in (start, end)]
@@ -136,3 +137,34 @@ def distinguishing(title, parent_title):
     while shared < min(len(parts) - 1, len(parent_parts)) and parts[shared] == parent_parts[shared]:
         shared += 1
     return "…, " + ", ".join(parts[shared:]) if shared else title
+
+
+@register.simple_tag
+def code_tree(nodes, parent_title):
+    """The codes under a code as nested lists, each child titled by what distinguishes it from its parent.
+
+    Written in Python rather than as a recursive include: a category's tree holds up to 300 codes, and an
+    include per node cost more than the rest of the page.
+    """
+    return mark_safe("".join(_tree_parts(nodes, parent_title)))
+
+
+def _tree_parts(nodes, parent_title):
+    yield "<ul>"
+    for node in nodes:
+        yield format_html(
+            '\n<li><a href="{}"><span class="code">{}</span> {}</a>',
+            code_url(node.code),
+            node.code,
+            distinguishing(node.title, parent_title),
+        )
+        if node.billable:
+            yield ' <span class="badge badge--billable">Billable</span>'
+        if node.count:
+            yield format_html(
+                ' <span class="muted">({} code{})</span>', floatformat(node.count, "g"), pluralize(node.count)
+            )
+        if node.children:
+            yield from _tree_parts(node.children, node.title)
+        yield "</li>"
+    yield "\n</ul>\n"

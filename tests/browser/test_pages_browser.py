@@ -152,3 +152,21 @@ def test_desktop_screenshot_of_the_code_page(page, live_server, artifacts):
     page.get_by_role("button", name="Save").wait_for()
     page.screenshot(path=str(artifacts / "M61.2-desktop.png"), full_page=True)
     assert (artifacts / "M61.2-desktop.png").stat().st_size > 10_000
+
+
+def test_a_large_family_is_one_row_that_expands(page, live_server):
+    page.goto(f"{live_server.url}/search/?q=fracture+of+lateral+epicondyle")
+    rows = page.locator(".search-result")
+    expect(rows).to_have_count(1)
+    family = rows.first.locator("details.result-family")
+    summary = family.locator("summary")
+    expect(summary).to_contain_text("S42.43-")
+    expect(summary).to_contain_text(": 49 codes")
+    members = family.locator("li a")
+    expect(members.first).to_be_hidden()
+    summary.click()
+    expect(members.first).to_be_visible()
+    expect(members).to_have_count(11)  # the 10 best other matches and "All codes under S42.43"
+    with page.expect_navigation():
+        family.get_by_role("link", name="All codes under S42.43").click()
+    assert page.url.endswith("/codes/S42.43/")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0012_content_version_search_path'),
+        ('conditions', '0014_merge_trigram_and_page_data'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0013_import_state'),
+        ('conditions', '0015_import_state'),
     ]
 
     operations = [
