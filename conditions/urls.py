@@ -18,6 +18,7 @@ urlpatterns = [
     # /codes/m612 (no slash) redirects to the canonical address in one hop, not two through APPEND_SLASH.
     path("codes/<str:code>", views.code_detail, name="code-no-slash"),
     re_path(r"^cc-exclusions/(?P<number>[0-9]{4})/$", views.pdx_collection, name="pdx-collection"),
+    path("changes/", public_page(views.changes), name="changes"),
     path("saved/", views.saved, name="saved"),
     path("api/saved-codes", api.saved_codes, name="saved-codes-api"),
     path("search/", search_views.search, name="search"),

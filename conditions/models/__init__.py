@@ -1,10 +1,10 @@
 from conditions.search import SEARCH_CONFIG
 
 from .codes import Block, Chapter, Code, CodeQuerySet, Note
-from .coding import CodeFacts, Icd9Code, PdxCollection, RetiredCode
+from .coding import CodeFacts, Icd9Code, NextYearCode, PdxCollection, RetiredCode
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .feedback import ErrorReport
-from .versions import ContentVersion
+from .versions import ContentVersion, ImportState
 from .words import SearchWord
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "ContentVersion",
     "ErrorReport",
     "Icd9Code",
+    "ImportState",
+    "NextYearCode",
     "Note",
     "PdxCollection",
     "RetiredCode",

@@ -50,6 +50,8 @@ class CodeFacts(models.Model):
     billable_years = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
     earlier_titles = models.JSONField(default=dict, blank=True)
     next_year_replaced_by = ArrayField(models.CharField(max_length=8), default=list, blank=True)
+    # Codes the next release (FY2027) adds below this one (it is their nearest FY2026 level).
+    next_year_adds = ArrayField(models.CharField(max_length=8), default=list, blank=True)
     to_icd9 = models.JSONField(_("GEM ICD-10-CM to ICD-9-CM"), default=list, blank=True)
     from_icd9 = models.JSONField(_("GEM ICD-9-CM to ICD-10-CM"), default=list, blank=True)
 
@@ -111,3 +113,24 @@ class PdxCollection(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class NextYearCode(models.Model):
+    """A code the next release (FY2027) adds, known from its code editor; no package publishes its title yet."""
+
+    code = models.CharField(_("code"), max_length=8, primary_key=True)
+    fiscal_year = models.PositiveSmallIntegerField(_("first fiscal year"))
+    parent = models.CharField(
+        _("nearest current level"),
+        max_length=8,
+        blank=True,
+        help_text=_("The current code it will sit under; blank for a new category."),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("code of the next release")
+        verbose_name_plural = _("codes of the next release")
+
+    def __str__(self):
+        return f"{self.code} (FY{self.fiscal_year})"

@@ -43,7 +43,8 @@ class Command(BaseCommand):
         if verbosity:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Wrote {counts['history']} code histories ({counts['replaced']} with a replacement) "
+                    f"Wrote {counts['history']} code histories ({counts['replaced']} with a replacement, "
+                    f"{counts['added']} codes the next release adds) "
                     f"and {counts['mce']} codes with code-editor flags to {output}."
                 )
             )

@@ -13,9 +13,8 @@ from conditions.loading import (
     RetireRefused,
     import_coding_data,
     import_tabular,
-    timed,
 )
-from conditions.models import Chapter, CodeFacts
+from conditions.models import Chapter
 
 
 class Command(BaseCommand):
@@ -62,8 +61,8 @@ class Command(BaseCommand):
         if if_empty and Chapter.objects.exists():
             if verbosity:
                 self.stdout.write("Codes already loaded; skipping import.")
-            if not CodeFacts.objects.exists():
-                self._import_coding_data(verbosity)
+            # Written again only when their sources changed or the tables were emptied or damaged.
+            self._import_coding_data(verbosity)
             return
         if source and not code_list and verbosity:
             self.stderr.write(
@@ -148,26 +147,29 @@ class Command(BaseCommand):
     def _import_coding_data(self, verbosity, sources=None):
         """CC/MCC, code edits, HCC, chronic indicator, GEMs and history, keyed to the codes just loaded.
 
-        ``sources``: a future of ``coding_sources.read_all()`` started before the code set's import.
+        ``sources``: a future of ``coding_sources.read_all()`` started during the code set's import.
         """
         started = time.monotonic()
-        phases = {}
         try:
-            if sources is not None:
-                with timed(phases, "wait for package files"):
-                    sources = sources.result()
-            counts = import_coding_data(phases=phases, sources=sources)
+            summary = import_coding_data(sources=sources.result if sources else None)
         except coding_sources.SourceMissing as error:
             raise CommandError(str(error)) from None
         if verbosity:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Imported coding data for {counts['facts']} codes, {counts['retired']} retired codes, "
-                    f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections "
-                    f"in {time.monotonic() - started:.1f} s."
-                )
+            counts = summary.counts
+            what = (
+                f"coding data for {counts['facts']} codes, {counts['retired']} retired codes, "
+                f"{counts['icd9']} ICD-9-CM codes, {counts['pdx_collections']} PDX collections, "
+                f"{counts['next_year']} codes of the next release"
             )
-            self._report_phases(phases, verbosity)
+            seconds = time.monotonic() - started
+            if summary.written:
+                self.stdout.write(self.style.SUCCESS(f"Imported {what} in {seconds:.1f} s."))
+            else:
+                self.stdout.write(
+                    f"Coding data unchanged (same sources and code set, tables intact): kept {what}; "
+                    f"checked in {seconds:.1f} s."
+                )
+            self._report_phases(summary.phases, verbosity)
 
     def _report_phases(self, phases, verbosity):
         """Seconds per phase, at --verbosity 2 (bench/import_bench.py prints them)."""
