@@ -80,7 +80,9 @@ def report(label, seconds, lines, parse, cpu):
         f"{seconds / parse:.2f} x XML parse, {seconds / cpu:.2f} x CPU loop"
     )
     for line in lines:
-        if line.startswith("Imported") or line.strip().startswith(("phases:", "Coding data")):
+        if line.startswith(
+            ("Imported", "Code set unchanged", "Coding data unchanged")
+        ) or line.strip().startswith("phases:"):
             print(f"    {line.strip()}")
 
 

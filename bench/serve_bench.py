@@ -112,7 +112,21 @@ def wrk(url, connections, script, paths_file=None, seconds=SECONDS):
     env = {**os.environ, **({"BENCH_PATHS": str(paths_file)} if paths_file else {})}
     threads = min(connections, 2)
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), url],
+        # A 10 s timeout (wrk's own is 2 s): a slow answer is measured as slow, not counted as an error.
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -242,7 +256,7 @@ def main():
             f"{os.environ.get('GUNICORN_THREADS', '2')} threads; DEBUG off; machine shared, so read the ratios"
         )
         header = (
-            f"{'endpoint':42} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+            f"{'endpoint':42} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'non-2xx':>7} "
             f"{'/static':>8} {'/robots':>8}"
         )
         print(header)
@@ -254,6 +268,7 @@ def main():
                 r = results[(name, connections)]
                 print(
                     f"{name:42} {connections:>5} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>6} "
+                    f"{r['status_errors']:>7} "
                     f"{r['rps'] / static:>8.4f} {r['rps'] / robots:>8.3f}"
                 )
         print(

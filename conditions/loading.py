@@ -25,7 +25,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import code_history, coding_sources, derived, icd10cm
+from . import code_history, coding_sources, derived, icd10cm, indexing, references
 from .indexing import official_text_update, refresh_article_text, refresh_search_words
 from .models import (
     Article,
@@ -39,6 +39,7 @@ from .models import (
     Note,
     PdxCollection,
     RetiredCode,
+    SearchWord,
     Synonym,
 )
 
@@ -115,6 +116,8 @@ class ImportSummary:
     rebuilt: int = 0
     dry_run: bool = False
     written: bool = False  # False for a dry run or a refused import: the counts are a plan
+    # The release was already imported and the tables are intact: nothing was parsed or written.
+    unchanged: bool = False
     refused: bool = False  # the release retires too much (a dry run tells, an import raises)
     seconds: float = 0.0
     phases: dict = field(default_factory=dict)  # phase -> seconds, in the order they ran
@@ -325,10 +328,16 @@ def import_tabular(
     if source is None:
         source = icd10cm.default_tabular_path()
         code_list = code_list or icd10cm.default_code_list_path()
-    valid = set(icd10cm.read_code_list(code_list)) if code_list else None
-
     summary = ImportSummary(dry_run=dry_run)
     phases = summary.phases
+    fingerprint = None
+    if not dry_run and isinstance(source, (str, Path)) and Path(source).is_file():
+        with timed(phases, "fingerprint"), connection.cursor() as cursor:
+            fingerprint = code_set_fingerprint(source, code_list)
+            state = ImportState.objects.filter(name=CODE_SET_STATE, sources=fingerprint).first()
+            if state and json.loads(state.contents) == code_set_contents(cursor):
+                return _unchanged(summary, started)
+    valid = set(icd10cm.read_code_list(code_list)) if code_list else None
     with timed(phases, "read XML"):
         records = []
         for record in icd10cm.parse(source, valid_codes=valid):
@@ -367,6 +376,69 @@ def import_tabular(
             transaction.set_rollback(True)  # the staging tables go with it
         else:
             _apply(cursor, rows, summary, report)
+            if fingerprint:
+                _record_state(CODE_SET_STATE, fingerprint, code_set_contents(cursor))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+# The import state row of the code set (chapters, blocks, codes, notes and the search words).
+CODE_SET_STATE = "code set"
+
+
+def code_set_fingerprint(source, code_list) -> str:
+    """A digest of the release files and of the code that turns them into rows (and the pages' data)."""
+    digest = hashlib.sha256()
+    code = [module.__file__ for module in (icd10cm, indexing, derived, references)]
+    for path in (__file__, *code, source, code_list):
+        digest.update(hashlib.sha256(Path(path).read_bytes() if path else b"").digest())
+    return digest.hexdigest()
+
+
+def code_set_contents(cursor) -> dict:
+    """Rows and a digest of the official columns per table (not what articles add to code rows)."""
+    columns = {
+        model._meta.db_table: [*keys, *data, *DERIVED_COLUMNS.get(model, [])] for model, keys, data in TABLES
+    }
+    # What the import derives from them for the pages (conditions.derived) must be intact too.
+    columns[Chapter._meta.db_table] += ["code_count", "billable_count"]
+    columns[Block._meta.db_table] += ["code_count", "billable_count"]
+    columns[Note._meta.db_table].append('"references"')
+    columns[SearchWord._meta.db_table] = ["word", "stem", "documents"]
+    return _contents(cursor, columns)
+
+
+def _contents(cursor, columns: dict) -> dict:
+    """Per table: rows, and the sum of a hash of each row's text (any row emptied or changed shows)."""
+    contents = {}
+    for table, names in columns.items():
+        row = f"ROW({', '.join(names)})" if names else "t"
+        cursor.execute(
+            f"SELECT count(*), coalesce(sum(hashtext({row}::text)::bigint), 0)::bigint FROM {table} t"
+        )
+        contents[table] = list(cursor.fetchone())
+    return contents
+
+
+def _record_state(name: str, fingerprint: str, contents: dict) -> None:
+    ImportState.objects.update_or_create(
+        name=name,
+        defaults={"sources": fingerprint, "contents": json.dumps(contents), "written_at": timezone.now()},
+    )
+
+
+def _unchanged(summary: ImportSummary, started: float) -> ImportSummary:
+    """The summary of an import that found the release already imported and the tables intact."""
+    summary.unchanged = True
+    summary.counts.update(
+        chapter=Chapter.objects.count(),
+        block=Block.objects.count(),
+        code=Code.objects.count(),
+        billable=Code.objects.filter(billable=True).count(),
+    )
+    summary.codes_before = summary.counts["code"]
+    with timed(summary.phases, "checks and articles"), transaction.atomic():
+        summary.rebuilt = rebuild_derived_state()  # articles published since are the editors' business
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -625,12 +697,7 @@ def coding_fingerprint(cursor) -> str:
 
 def coding_contents(cursor) -> dict:
     """Rows and a digest of their text, per coding table: tells a table emptied or changed since it was written."""
-    contents = {}
-    for model in CODING_TABLES:
-        table = model._meta.db_table
-        cursor.execute(f"SELECT count(*), coalesce(sum(hashtext(t::text)::bigint), 0)::bigint FROM {table} t")
-        contents[table] = list(cursor.fetchone())
-    return contents
+    return _contents(cursor, {model._meta.db_table: [] for model in CODING_TABLES})
 
 
 def import_coding_data(
@@ -661,14 +728,7 @@ def import_coding_data(
         data = coding_rows(read)
     with timed(phases, "write"), transaction.atomic(), connection.cursor() as cursor:
         _write_coding_tables(cursor, data, report)
-        ImportState.objects.update_or_create(
-            name=CODING_STATE,
-            defaults={
-                "sources": fingerprint,
-                "contents": json.dumps(coding_contents(cursor)),
-                "written_at": timezone.now(),
-            },
-        )
+        _record_state(CODING_STATE, fingerprint, coding_contents(cursor))
     counts = Counter(
         facts=len(data["facts"]),
         retired=len(data["retired"]),

@@ -143,6 +143,27 @@ def test_any_write_to_the_content_bumps_the_version_even_a_queryset_update(clien
     assert b"Lateral epicondylitis (retitled)" in client.get(PAGE).content
 
 
+@pytest.mark.parametrize(
+    "model_name", ["CodeFacts", "RetiredCode", "Icd9Code", "PdxCollection", "NextYearCode"]
+)
+def test_a_write_to_the_coding_tables_bumps_the_version_too(client, model_name):
+    """A package update rewrites the coding data the code pages show: no page cached before it is served."""
+    from django.db.models import F
+
+    from conditions import models
+
+    model = getattr(models, model_name)
+    assert client.get("/codes/I21.4/")["X-Cache"] == "miss"
+    assert client.get("/codes/I21.4/")["X-Cache"] == "hit"
+    start = content_version()
+    pk = model.objects.values_list("pk", flat=True).first()
+    assert pk is not None, model_name
+    column = model._meta.pk.name
+    model.objects.filter(pk=pk).update(**{column: F(column)})
+    assert content_version().key != start.key
+    assert client.get("/codes/I21.4/")["X-Cache"] == "miss"
+
+
 def test_sitemaps_are_cached_whatever_the_query_string(client):
     first = client.get("/sitemap-codes.xml?p=2")
     assert first.status_code == 200

@@ -350,3 +350,54 @@ def test_array_and_json_text_for_copy_round_trip():
         {"t": 'a "b" \\ c\té'},
         {},
     )
+
+
+# --- A release already imported is not read again (issue 12) -------------------------------------
+def writers(table):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT xmin::text FROM {table}")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_an_unchanged_release_is_checked_not_imported_again():
+    before = {
+        table: writers(table) for table in ("conditions_code", "conditions_note", "conditions_searchword")
+    }
+    summary = loading.import_tabular()
+    assert summary.unchanged and "read XML" not in summary.phases and not summary.changed
+    assert (summary.counts["code"], summary.counts["billable"]) == (98186, 74719)
+    assert {table: writers(table) for table in before} == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM conditions_note WHERE owner = 'M77.1'",
+        "UPDATE conditions_code SET inclusion_text = '' WHERE code = 'M77.11'",
+        "DELETE FROM conditions_searchword WHERE word = 'tennis'",
+        "UPDATE conditions_block SET code_count = 0 WHERE block_id = 'M70-M79'",
+    ],
+)
+def test_an_import_repairs_a_damaged_code_set(damage):
+    before = snapshot()
+    words = Code.objects.filter(code__startswith="M77.1").values_list("inclusion_text", flat=True)
+    with connection.cursor() as cursor:
+        cursor.execute(damage)
+    summary = loading.import_tabular()
+    assert not summary.unchanged and summary.written
+    assert snapshot() == before
+    assert set(words) == {"Tennis elbow"}
+    assert [code.code for code in Code.objects.search("tennis elbow")[:1]] == ["M77.1"]
+    assert Block.objects.get(block_id="M70-M79").code_count == Code.objects.filter(block="M70-M79").count()
+
+
+def test_a_published_article_does_not_make_the_release_look_changed(publisher):
+    article = services.article_save(
+        article=Article(
+            code_id="M77.1", title="Tennis elbow in plain words", summary="s", body="b", author="A"
+        ),
+        user=publisher,
+    )
+    services.article_publish(article=article, user=publisher)
+    summary = loading.import_tabular()
+    assert summary.unchanged and Code.objects.get(code="M77.1").has_article

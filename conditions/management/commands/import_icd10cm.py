@@ -106,6 +106,12 @@ class Command(BaseCommand):
         )
         if dry_run:
             self.stdout.write(f"Dry run: the release holds {read}; nothing was written.")
+        elif summary.unchanged:
+            self.stdout.write(
+                f"Code set unchanged: {read} already imported from this release file, tables intact "
+                f"(checked in {summary.seconds:.1f} s)."
+            )
+            self._report_phases(summary.phases, verbosity)
         else:
             self.stdout.write(self.style.SUCCESS(f"Imported {read} in {summary.seconds:.1f} s."))
             self._report_phases(summary.phases, verbosity)
