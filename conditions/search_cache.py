@@ -2,7 +2,7 @@
 
 A search's answer depends only on the query and on the content (code set, notes, published articles,
 synonyms, word list, crosswalk), and every write to those bumps the content version
-(``conditions.caching.content_version``, migrations 0011 and 0014). So each process keeps recent answers
+(``conditions.caching.content_version``, migrations 0011, 0017 and 0018). So each process keeps recent answers
 in memory, dropped all at once when the version changes: a repeated query, or a keystroke typed before,
 costs one small query for the version instead of the ranking. Nothing is written to the database.
 """

@@ -251,7 +251,7 @@ def test_synonym_edits_apply_to_the_next_search():
 
 def test_kept_answers_follow_every_change_to_what_search_reads(client):
     # The API, autocomplete and results page keep answers per content version (conditions.search_cache);
-    # a synonym written straight to its table, as any write, bumps the version (migration 0014).
+    # a synonym written straight to its table, as any write, bumps the version (migration 0018).
     def answers():
         return (
             client.get("/api/search", {"q": "funny bone"}).json()["results"][0]["code"],

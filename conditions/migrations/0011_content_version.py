@@ -32,7 +32,7 @@ $$;
 
 
 def triggers(tables):
-    """The SQL that makes every statement writing these tables bump the version (0017 adds search's tables)."""
+    """The SQL that makes every statement writing these tables bump the version (0018 adds search's tables)."""
     return "".join(
         f"CREATE TRIGGER {table}_bumps_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"

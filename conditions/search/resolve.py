@@ -86,7 +86,7 @@ LEFT JOIN LATERAL (
 """
 
 # Every synonym term folded as query words are (' broken wrist '), longest first. Read once per content
-# version in each process (editing a synonym bumps the version, migration 0017): folding all the terms
+# version in each process (editing a synonym bumps the version, migration 0018): folding all the terms
 # with regexp_replace on every search cost more than the rest of resolving its words.
 SYNONYMS_SQL = """
 SELECT folded, meaning, code_id FROM (

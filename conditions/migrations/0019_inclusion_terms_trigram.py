@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0017_search_tables_bump_content_version'),
+        ('conditions', '0018_search_tables_bump_content_version'),
     ]
 
     operations = [
