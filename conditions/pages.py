@@ -163,13 +163,7 @@ def code_page(code_string):
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]
     tree, complete, total, billable = _code_tree(code)
-    notes = list(
-        Note.objects.filter(
-            Q(owner_type=Note.Owner.CHAPTER, owner=code.chapter_id)
-            | Q(owner_type=Note.Owner.BLOCK, owner=code.block_id)
-            | Q(owner_type=Note.Owner.CODE, owner__in=[code.code, *code.ancestors])
-        ).order_by("kind", "position")
-    )
+    notes = list(Note.objects.raw(NOTES_SQL, [code.chapter_id, code.block_id, [code.code, *code.ancestors]]))
     seventh_source = next((c for c in [code, *reversed(ancestors)] if c.seventh_characters), None)
     seventh_current = _seventh_character(code, seventh_source)
     article, family_article = _articles(code, ancestors)
@@ -380,6 +374,16 @@ def _nest(rows, top_depth):
         path.append(node)
     return roots
 
+
+# The notes that apply to a code: its chapter's, its block's, its own and its ancestors' (written in SQL: building
+# this query with the ORM cost more than running it).
+NOTES_SQL = f"""
+SELECT * FROM conditions_note
+WHERE (owner_type = '{Note.Owner.CHAPTER}' AND owner = %s)
+   OR (owner_type = '{Note.Owner.BLOCK}' AND owner = %s)
+   OR (owner_type = '{Note.Owner.CODE}' AND owner = ANY(%s))
+ORDER BY kind, position
+"""
 
 NEIGHBOURS_SQL = """
 (SELECT code, title, sort_order FROM conditions_code WHERE sort_order < %s ORDER BY sort_order DESC LIMIT 1)
