@@ -253,6 +253,22 @@ def test_note_references_are_the_named_references_that_exist():
 # --- Notes -------------------------------------------------------------------
 
 
+def test_inherited_notes_made_once_per_version_read_as_made_afresh():
+    """A block's or chapter's notes are made into HTML once per content version (code_pages.note_source): a page
+    built from that copy is the page built afresh, and a sibling shows the same inherited notes."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    fresh = page(Client(), "/codes/A00.0/")  # makes the inherited notes' HTML
+    cache.clear()  # the page cache: the next request renders again, from the kept notes
+    again = page(Client(), "/codes/A00.0/")
+    assert again == fresh
+    chapter_notes = re.search(
+        r'<div class="note-source">\s*<p class="note-origin"><a href="/chapters/1/">.*?</div>', fresh, re.S
+    )
+    assert chapter_notes and chapter_notes.group(0) in page(Client(), "/codes/A01.0/")
+
+
 def test_chapter_notes_are_inherited_and_labelled(client):
     html = page(client, "/codes/A00.0/")
     assert "Classical cholera" in html  # its own inclusion term
