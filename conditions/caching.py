@@ -50,14 +50,15 @@ _page_version: ContextVar[Version | None] = ContextVar("page_version", default=N
 _per_version: dict[str, tuple[str, object]] = {}
 
 
-def per_version(name, compute):
+def per_version(name, compute, otherwise=None):
     """``compute()``, computed once per content version in this process while a public page renders.
 
-    Outside a public page (the API, the admin preview) the version is not at hand: it computes afresh.
+    Outside a public page (the API, the admin preview) the version is not at hand: it computes afresh, or
+    calls ``otherwise()`` when given (something cheaper that answers the one request).
     """
     version = _page_version.get()
     if version is None:
-        return compute()
+        return (otherwise or compute)()
     held = _per_version.get(name)
     if held is None or held[0] != version.key:
         held = (version.key, compute())

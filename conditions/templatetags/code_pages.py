@@ -8,6 +8,7 @@ from django.template.defaultfilters import floatformat, pluralize
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from .. import caching
 from ..addresses import code_url, page_url
 from ..references import CODE_REFERENCE, PARENTHESES
 
@@ -168,3 +169,44 @@ def _tree_parts(nodes, parent_title):
             yield from _tree_parts(node.children, node.title)
         yield "</li>"
     yield "\n</ul>\n"
+
+
+@register.simple_tag
+def note_source(source, references, own_label=""):
+    """One level's notes of a kind (``pages.NoteSource``): where they come from, then each note with the codes
+    it names linked, a lead-in line holding the lines under it.
+
+    A note inherited from a block, a chapter or an ancestor reads the same on every code under it: that HTML
+    is made once per content version in this process (``caching.per_version``).
+    """
+    if source.level == "self":
+        return _note_source_html(source, references, own_label)
+    made = caching.per_version("note-source-html", dict, otherwise=dict)
+    key = (source.level, source.owner, source.url, tuple(source.notes))
+    if key not in made:
+        made[key] = _note_source_html(source, references, own_label)
+    return made[key]
+
+
+def _note_source_html(source, references, own_label):
+    parts = ['<div class="note-source">']
+    if source.url:
+        parts.append(
+            format_html(
+                '<p class="note-origin"><a href="{}">From {} {}</a></p>',
+                source.url,
+                source.level,
+                source.owner,
+            )
+        )
+    elif source.level == "self" and own_label:
+        parts.append(format_html('<p class="note-origin">{}</p>', own_label))
+    parts.append("<ul>")
+    for note in lead_ins(source.notes):
+        parts.append(f"<li>{link_codes(note['text'], references)}")
+        if note["items"]:
+            items = "".join(f"<li>{link_codes(item, references)}</li>" for item in note["items"])
+            parts.append(f"\n<ul>{items}</ul>")
+        parts.append("</li>")
+    parts.append("</ul>\n</div>")
+    return mark_safe("".join(parts))
