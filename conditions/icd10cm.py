@@ -84,7 +84,10 @@ class Code:
     notes: list[Note] = field(default_factory=list)
 
 
-CODE_SHAPE = re.compile(r"^([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
+# A category is a letter, a digit and a digit or letter (M61, E11, K6A), except chapter 17's QA0 (April 2026,
+# "Neurodevelopmental disorders related to specific genetic pathogenic variants"), whose second is a letter.
+CATEGORY = r"(?:[A-Z][0-9][0-9A-Z]|Q[A-Z][0-9])"
+CODE_SHAPE = re.compile(rf"^({CATEGORY})\.?([0-9A-Z]{{1,4}})?$")
 
 
 def dotless(code: str) -> str:

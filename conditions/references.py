@@ -6,7 +6,9 @@ Plain Python: the page data uses it to find which references exist, the
 
 import re
 
-_CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+from .icd10cm import CATEGORY
+
+_CODE = rf"{CATEGORY}(?:\.[0-9A-Z]{{1,4}})?"
 CODE_REFERENCE = re.compile(rf"\b(?P<start>{_CODE})(?:-(?P<end>{_CODE}))?(?:\.?-)?(?![0-9A-Za-z])")
 PARENTHESES = re.compile(r"\(([^()]*)\)")
 

@@ -129,6 +129,9 @@ def test_missing_file(tmp_path):
         ("\x00", None),
         ("M61.2" * 10, None),
         ("M61..2", None),
+        ("qa00101", "QA0.0101"),  # chapter 17's QA0 (April 2026): a letter second
+        ("CD4", None),  # a letter second is QA0's alone, not any word such as a lab test
+        ("k6a", "K6A"),
         ("../etc", None),
         ("", None),
     ],

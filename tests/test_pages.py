@@ -133,6 +133,21 @@ def test_category_page_is_not_billable_and_lists_the_codes_under_it(client):
     assert tree.count("<ul>") == tree.count("</ul>")
 
 
+def test_every_imported_code_has_its_page_address():
+    """The address of each code is the code itself: none is refused as malformed (QA0.0101 once was)."""
+    from conditions.icd10cm import canonical_code
+
+    codes = list(Code.objects.values_list("code", flat=True))
+    assert [code for code in codes if canonical_code(code) != code] == []
+    assert "QA0.0101" in codes
+
+
+def test_a_code_whose_second_character_is_a_letter_has_its_page(client):
+    html = page(client, "/codes/QA0.0101/")
+    assert "QA0.0101" in html and "Neurodevelopmental" in html
+    assert client.get("/codes/qa00101").status_code == 301
+
+
 def test_billable_code_page(client):
     html = page(client, "/codes/M61.20/")
     assert "Paralytic calcification and ossification of muscle, unspecified site" in html
