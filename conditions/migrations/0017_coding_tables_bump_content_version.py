@@ -2,7 +2,11 @@
 official tables and the articles do (migration 0011), so a page cached before a package update is not served
 after it."""
 
+import importlib
+
 from django.db import migrations
+
+content_version = importlib.import_module("conditions.migrations.0011_content_version")
 
 CODING_TABLES = [
     "conditions_codefacts",
@@ -11,12 +15,6 @@ CODING_TABLES = [
     "conditions_pdxcollection",
     "conditions_nextyearcode",
 ]
-TRIGGERS = "".join(
-    f"CREATE TRIGGER {table}_bumps_content_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-    f"FOR EACH STATEMENT EXECUTE FUNCTION conditions_bump_content_version();\n"
-    for table in CODING_TABLES
-)
-DROP_TRIGGERS = "".join(f"DROP TRIGGER {table}_bumps_content_version ON {table};\n" for table in CODING_TABLES)
 
 
 class Migration(migrations.Migration):
@@ -24,4 +22,8 @@ class Migration(migrations.Migration):
         ("conditions", "0016_next_year_additions"),
     ]
 
-    operations = [migrations.RunSQL(TRIGGERS, DROP_TRIGGERS)]
+    operations = [
+        migrations.RunSQL(
+            content_version.triggers(CODING_TABLES), content_version.drop_triggers(CODING_TABLES)
+        )
+    ]
