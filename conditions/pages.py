@@ -26,16 +26,6 @@ from .models import Article, Block, Chapter, Code, CodeFacts, NextYearCode, Note
 # counts instead of the whole tree (S82 has 3,345 codes under it).
 TREE_LIMIT = 300
 
-# What only search reads (long texts and vectors): a page does not fetch them.
-SEARCH_COLUMNS = (
-    "search_vector",
-    "search_prior",
-    "search_variant",
-    "article_text",
-    "inclusion_text",
-    "notes_text",
-)
-
 # Note kinds in the order a coder reads them; the 7th-character note is shown
 # with the 7th-character table instead.
 NOTE_KIND_ORDER = [kind for kind in Note.Kind if kind != Note.Kind.SEVENTH_CHARACTER_NOTE]
@@ -156,7 +146,7 @@ def article_illustration(article):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    rows = list(Code.objects.raw(LINEAGE_SQL, [code_string]))
+    rows = list(Code.objects.lineage(code_string))
     if not rows or rows[-1].code != code_string:
         raise Code.DoesNotExist(code_string)
     code, ancestors = rows[-1], rows[:-1]
@@ -376,17 +366,8 @@ def _nest(rows, top_depth):
     return roots
 
 
-# A code page's rows are read with SQL written once: building these queries with the ORM cost more CPU than
-# running them (a code page's data went from 2.7 to about 1.3 ms).
-#
-# The code and its ancestors, category first (as Code.objects.lineage), without the columns only search reads.
-LINEAGE_SQL = f"""
-SELECT {", ".join(f.column for f in Code._meta.concrete_fields if f.name not in SEARCH_COLUMNS)}
-FROM conditions_code
-WHERE code = ANY((SELECT ancestors || code FROM conditions_code WHERE code = %s)::varchar[])
-ORDER BY depth
-"""
-
+# A code page's rows are read with SQL written once (as Code.objects.lineage is): building these queries with
+# the ORM cost more CPU than running them (a code page's data went from 2.7 to about 1.3 ms).
 FACTS_SQL = f"SELECT * FROM {CodeFacts._meta.db_table} WHERE {CodeFacts._meta.pk.column} = %s"
 
 

@@ -200,7 +200,7 @@ def test_lineage_is_the_code_and_its_ancestors_in_one_query(django_assert_num_qu
         codes = [c.code for c in Code.objects.lineage("S72.001A")]
     assert codes == ["S72", "S72.0", "S72.00", "S72.001", "S72.001A"]
     assert [c.code for c in Code.objects.lineage("A00")] == ["A00"]
-    assert not Code.objects.lineage("Z99.999").exists()
+    assert list(Code.objects.lineage("Z99.999")) == []
 
 
 def test_code_pages_cost_a_fixed_few_queries(

@@ -4,22 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0014_merge_trigram_and_page_data'),
+        ("conditions", "0014_merge_trigram_and_page_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportState',
+            name="ImportState",
             fields=[
-                ('name', models.CharField(max_length=32, primary_key=True, serialize=False, verbose_name='data set')),
-                ('sources', models.CharField(max_length=64, verbose_name='digest of the sources')),
-                ('contents', models.TextField(verbose_name='digest of the rows written')),
-                ('written_at', models.DateTimeField(verbose_name='written at')),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=32, primary_key=True, serialize=False, verbose_name="data set"
+                    ),
+                ),
+                ("sources", models.CharField(max_length=64, verbose_name="digest of the sources")),
+                ("contents", models.TextField(verbose_name="digest of the rows written")),
+                ("written_at", models.DateTimeField(verbose_name="written at")),
             ],
             options={
-                'verbose_name': 'import state',
+                "verbose_name": "import state",
             },
         ),
     ]

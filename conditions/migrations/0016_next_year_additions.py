@@ -5,28 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0015_import_state'),
+        ("conditions", "0015_import_state"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NextYearCode',
+            name="NextYearCode",
             fields=[
-                ('code', models.CharField(max_length=8, primary_key=True, serialize=False, verbose_name='code')),
-                ('fiscal_year', models.PositiveSmallIntegerField(verbose_name='first fiscal year')),
-                ('parent', models.CharField(blank=True, help_text='The current code it will sit under; blank for a new category.', max_length=8, verbose_name='nearest current level')),
+                (
+                    "code",
+                    models.CharField(max_length=8, primary_key=True, serialize=False, verbose_name="code"),
+                ),
+                ("fiscal_year", models.PositiveSmallIntegerField(verbose_name="first fiscal year")),
+                (
+                    "parent",
+                    models.CharField(
+                        blank=True,
+                        help_text="The current code it will sit under; blank for a new category.",
+                        max_length=8,
+                        verbose_name="nearest current level",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'code of the next release',
-                'verbose_name_plural': 'codes of the next release',
-                'ordering': ['code'],
+                "verbose_name": "code of the next release",
+                "verbose_name_plural": "codes of the next release",
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='codefacts',
-            name='next_year_adds',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=8), blank=True, default=list, size=None),
+            model_name="codefacts",
+            name="next_year_adds",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=8), blank=True, default=list, size=None
+            ),
         ),
     ]

@@ -6,18 +6,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conditions', '0018_search_tables_bump_content_version'),
+        ("conditions", "0018_search_tables_bump_content_version"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='code',
-            name='code_upper_inclusion_trgm',
+            model_name="code",
+            name="code_upper_inclusion_trgm",
         ),
         migrations.AddIndex(
-            model_name='note',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('text'), name='gin_trgm_ops'), condition=models.Q(('kind__in', ['inclusion_term', 'includes']), ('owner_type', 'code')), name='note_upper_inclusion_trgm'),
+            model_name="note",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("text"), name="gin_trgm_ops"
+                ),
+                condition=models.Q(("kind__in", ["inclusion_term", "includes"]), ("owner_type", "code")),
+                name="note_upper_inclusion_trgm",
+            ),
         ),
     ]

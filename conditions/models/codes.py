@@ -4,11 +4,13 @@ Rows are keyed by their official strings (chapter number, block range, code
 with its dot), so anything editors attach later survives a re-import.
 """
 
+from functools import cache
+
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Case, F, Func, Q, Value, When
+from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Cast, Length, Replace, Upper
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +73,27 @@ class Block(Heading):
         return page_url("conditions:block", self.block_id)
 
 
+# What only search reads (long texts and vectors): the pages do not fetch them.
+SEARCH_ONLY_FIELDS = (
+    "search_vector",
+    "search_prior",
+    "search_variant",
+    "article_text",
+    "inclusion_text",
+    "notes_text",
+)
+
+
+@cache
+def _lineage_sql(model):
+    columns = ", ".join(f.column for f in model._meta.concrete_fields if f.name not in SEARCH_ONLY_FIELDS)
+    table = model._meta.db_table
+    return (
+        f"SELECT {columns} FROM {table} "
+        f"WHERE code = ANY((SELECT ancestors || code FROM {table} WHERE code = %s)::varchar[]) ORDER BY depth"
+    )
+
+
 class CodeQuerySet(models.QuerySet):
     def ancestors_of(self, code):
         return self.filter(code__in=code.ancestors).order_by("depth")
@@ -79,28 +102,14 @@ class CodeQuerySet(models.QuerySet):
         return self.filter(ancestors__contains=[code.code]).order_by("sort_order")
 
     def lineage(self, code):
-        """The code named ``code`` and its ancestors, category first, in one query (nothing when it does not exist).
+        """The code named ``code`` and its ancestors, category first, in one query (nothing when it does not exist),
+        without the columns only search reads (``SEARCH_ONLY_FIELDS``).
 
-        The members are the unnested ``ancestors || code`` of the code's own row:
-        one IN on the primary key, which PostgreSQL answers by index.
+        Written in SQL (a raw queryset): building this query with the ORM cost more CPU than running it, on
+        every code page. The members are ``ancestors || code`` of the code's own row: one match on the
+        primary key, which PostgreSQL answers by index.
         """
-        members = (
-            self.model.objects.filter(code=code)
-            .annotate(
-                member=Func(
-                    Func(
-                        F("ancestors"),
-                        F("code"),
-                        function="array_append",
-                        output_field=self.model._meta.get_field("ancestors"),
-                    ),
-                    function="unnest",
-                    output_field=self.model._meta.get_field("code"),
-                )
-            )
-            .values("member")
-        )
-        return self.filter(code__in=members).order_by("depth")
+        return self.raw(_lineage_sql(self.model), [code])
 
     def search(self, query: str | Query):
         """Codes matching a search box query (text, or ``conditions.search.understand(text)``), best first.
