@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from . import pages, search_cache
 from .icd10cm import canonical_code
 from .models import Code, RetiredCode
-from .search import clean, collapsed_page, name_families, understand
+from .search import clean, collapsed_page, understand
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -166,7 +166,6 @@ def search_data(text: str, limit: int) -> dict:
     query = understand(text)
     results = Code.objects.search(query).only("code", "title", "billable", "chapter_id", "sort_order")
     rows, _, count = collapsed_page(results, query, offset=0, limit=limit)
-    name_families(rows, Code)
     return {"query": query.text, "count": count, "results": [search_result(c) for c in rows]}
 
 

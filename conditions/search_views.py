@@ -12,13 +12,13 @@ from . import search_cache
 from .filters import CodeSearchFilter
 from .models import Block, Chapter, Code, Icd9Code
 from .search import (
+    FAMILY_LIST,
     Kind,
     clean,
     collapsed_page,
     highlight,
     matching_sections,
     understand,
-    with_families,
 )
 
 RESULTS_PER_PAGE = 20
@@ -45,7 +45,9 @@ def results_page(results, query, number) -> tuple[Page, int]:
         number = 1
     while True:
         offset = (number - 1) * RESULTS_PER_PAGE
-        rows, total, codes = collapsed_page(results, query, offset=offset, limit=RESULTS_PER_PAGE)
+        rows, total, codes = collapsed_page(
+            results, query, offset=offset, limit=RESULTS_PER_PAGE, members=FAMILY_LIST
+        )
         paginator = CountedPaginator(RESULTS_PER_PAGE, count=total)
         if rows or number <= paginator.num_pages:
             return Page(rows, number, paginator), codes
@@ -88,10 +90,10 @@ def search_results(filterset: CodeSearchFilter, text: str, page) -> dict:
     query = filterset.query = understand(text)
     if query.exact_code and not filterset.narrowed:
         return {"redirect": query.exact_code}
-    # A large family shows as one row (expandable), so different conditions fill the first page.
+    # A large family shows as one row (expandable, listing its best other matches), so different conditions
+    # fill the first page.
     page_obj, code_count = results_page(filterset.qs, query, page)
     highlight(page_obj.object_list, query)
-    with_families(page_obj.object_list, filterset.qs)
     first_page = page_obj.number == 1 and not filterset.narrowed
     found = {
         "parsed": query,

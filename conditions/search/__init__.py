@@ -11,19 +11,18 @@ nothing here writes: the searchable text on code rows is kept by
 
 from .compile import SEARCH_CONFIG
 from .parse import MAX_QUERY_LENGTH, Kind, Parsed, clean, parse
-from .rank import FAMILY_ROWS, Match, collapsed_page, ranked
+from .rank import FAMILY_LIST, FAMILY_ROWS, Match, collapsed_page, ranked, ranking
 from .resolve import Fallback, Query, icd9_targets, resolve, understand
 from .results import (
     AUTOCOMPLETE_LIMIT,
     highlight,
     matching_sections,
-    name_families,
     suggestions,
-    with_families,
 )
 
 __all__ = [
     "AUTOCOMPLETE_LIMIT",
+    "FAMILY_LIST",
     "FAMILY_ROWS",
     "MAX_QUERY_LENGTH",
     "SEARCH_CONFIG",
@@ -37,11 +36,10 @@ __all__ = [
     "highlight",
     "icd9_targets",
     "matching_sections",
-    "name_families",
     "parse",
     "ranked",
+    "ranking",
     "resolve",
     "suggestions",
     "understand",
-    "with_families",
 ]

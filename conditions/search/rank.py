@@ -7,34 +7,21 @@ synonym's meaning, the main condition over its variants (neonatal,
 pregnancy, poisoning, history, screening, "in diseases classified
 elsewhere", later encounters) unless the query names them, and the stored
 generality prior. Ties stay in official order. Nothing here imports the models.
+
+The ranking is SQL text with bound parameters (``ranking``), written once and used three ways: as
+annotations of a QuerySet (``ranked``: the API, the results page and its filters, the admin), inside the
+collapsed page's one statement (``collapsed_page``), and inside autocomplete's one statement
+(``results.suggestions``). Building it with nested ORM expressions cost more than running it.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    F,
-    FloatField,
-    Q,
-    QuerySet,
-    Sum,
-    TextField,
-    Value,
-    When,
-    Window,
-)
+from django.db.models import BooleanField, FloatField, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import (
-    Left,
-    RowNumber,
-    Upper,
-)
 
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
 from .resolve import Fallback, Query
@@ -69,72 +56,103 @@ def raw(node: Node | None, weights: str = "") -> SearchQuery:
     return SearchQuery(tsquery(node, weights), search_type="raw", config=SEARCH_CONFIG)
 
 
-def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
-    """Codes matching ``query``, best first, annotated with ``match`` and ``bucket`` (the score, in steps).
+@dataclass(frozen=True)
+class Ranking:
+    """A query's ranking as SQL over one table, each part with its parameters: the rows it keeps (``where``)
+    and the sort keys ``match`` (ascending) and ``bucket`` (descending); official order breaks ties."""
 
-    ``weights`` ("A": code and title) keeps only the codes whose words match there.
+    where: tuple[str, list]
+    match: tuple[str, list]
+    bucket: tuple[str, list]
+
+
+def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
+    """The ranking of ``query`` over ``table`` (None for an empty query).
+
+    ``weights`` ("A": code and title) keeps only the codes whose words match there (autocomplete's first
+    pass); the scores are the same.
     """
     if query.is_empty:
-        return queryset.none()
-    queryset = queryset.defer(*HEAVY_COLUMNS)
+        return None
+    code = f'"{table}"."code"'
     if query.code_prefix:
-        return (
-            queryset.filter(code__startswith=query.code_prefix)
-            .annotate(match=Value(Match.CODE), bucket=Value(0.0, output_field=FloatField()))
-            .order_by("sort_order")
+        prefix = query.code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return Ranking((f"{code} LIKE %s", [prefix + "%"]), (f"{Match.CODE}::float8", []), ("0::float8", []))
+    where, params = [], []
+    if query.pinned:
+        where.append(f"{code} = ANY(%s::text[])")
+        params.append(list(query.pinned))
+        # The codes the query names, in their order (the first 50), before the text matches.
+        match = (
+            f"COALESCE({Match.PINNED} + (array_position(%s::text[], {code}) - 1) / 100.0, {Match.TEXT})::float8",
+            [list(query.pinned[:50])],
         )
-    table = queryset.model._meta.db_table
-    condition = Q(code__in=query.pinned) if query.pinned else Q(pk__in=[])
-    score = ("1.0", [])
+    else:
+        match = (f"{Match.TEXT}::float8", [])
     if query.similar:
-        # Titles that look like the query, and codes under an inclusion term that does (terms apply to the
-        # codes below the level they are written at, as in the inclusion text the index holds).
-        text = query.phrases[0]
-        code, ancestors, title = (f'"{table}"."{name}"' for name in ("code", "ancestors", "title"))
-        terms = "conditions_note n WHERE n.owner_type = 'code' AND n.kind IN ('inclusion_term', 'includes')"
-        alike = f"ARRAY(SELECT n.owner FROM {terms} AND %s <%% upper(n.text))::varchar[]"
-        queryset = queryset.alias(upper_title=Upper("title"))
-        condition |= Q(upper_title__trigram_word_similar=text) | Q(
-            RawSQL(  # noqa: S611 (bound parameters)
-                f"{code} = ANY({alike}) OR {ancestors} && {alike}", [text, text], output_field=BooleanField()
-            )
-        )
-        # A title alike ranks above an inclusion term as alike, as a title match ranks above a term match.
-        score = (
-            f"greatest(word_similarity(%s, upper({title})), {SIMILAR_TERM_WEIGHT} * coalesce(("
-            f"SELECT max(word_similarity(%s, upper(n.text))) FROM {terms} AND n.owner = ANY({ancestors} || {code})"
-            "), 0))",
-            [text, text],
-        )
+        condition, score = _similar(query, table)
     elif query.tree is not None:
-        condition |= Q(search_vector=raw(query.tree, weights))
+        condition = (
+            f'"{table}"."search_vector" @@ to_tsquery(%s::regconfig, %s)',
+            [SEARCH_CONFIG, tsquery(query.tree, weights)],
+        )
         score = _text_score(query, table)
-    # The codes the query names, in their order (the first 50), before the text matches.
-    match = RawSQL(  # noqa: S611 (bound parameters)
-        f'COALESCE({Match.PINNED} + (array_position(%s::text[], "{table}"."code") - 1) / 100.0, {Match.TEXT})',
-        (list(query.pinned[:50]),),
-        output_field=FloatField(),
-    )
+    else:
+        condition, score = None, ("1::float8", [])
+    if condition:
+        where.append(condition[0])
+        params.extend(condition[1])
     # Scores within about 5% of each other fall in one bucket (a row matching no word of a SOME fallback
     # scores 0: the floor keeps the logarithm defined).
-    bucket = RawSQL(  # noqa: S611 (bound parameters)
-        f"round(ln(greatest({score[0]}, 1e-9)) * {BUCKETS_PER_UNIT})", score[1], output_field=FloatField()
-    )
+    bucket = (f"round(ln(greatest({score[0]}, 1e-9)) * {BUCKETS_PER_UNIT})", score[1])
+    return Ranking(("(" + " OR ".join(where) + ")", params), match, bucket)
+
+
+def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
+    """Codes matching ``query``, best first, annotated with ``match`` and ``bucket`` (the score, in steps)."""
+    found = ranking(query, queryset.model._meta.db_table, weights=weights)
+    if found is None:
+        return queryset.none()
     # Django orders by the select-list positions of these annotations (PostgreSQL computes each once): read
     # the result as model instances (values_list() would drop the columns).
     return (
-        queryset.filter(condition)
-        .annotate(match=match, bucket=bucket)
+        queryset.defer(*HEAVY_COLUMNS)
+        .filter(RawSQL(*found.where, output_field=BooleanField()))  # noqa: S611 (bound parameters)
+        .annotate(
+            match=RawSQL(*found.match, output_field=FloatField()),  # noqa: S611 (bound parameters)
+            bucket=RawSQL(*found.bucket, output_field=FloatField()),  # noqa: S611 (bound parameters)
+        )
         .order_by("match", "-bucket", "sort_order")
     )
+
+
+def _similar(query: Query, table: str) -> tuple[tuple[str, list], tuple[str, list]]:
+    """(condition, score) of the trigram fallback: titles that look like the query, and codes under an
+    inclusion term that does (terms apply to the codes below the level they are written at, as in the
+    inclusion text the index holds)."""
+    text = query.phrases[0]
+    code, ancestors, title = (f'"{table}"."{name}"' for name in ("code", "ancestors", "title"))
+    terms = "conditions_note n WHERE n.owner_type = 'code' AND n.kind IN ('inclusion_term', 'includes')"
+    alike = f"ARRAY(SELECT n.owner FROM {terms} AND %s <%% upper(n.text))::varchar[]"
+    condition = (
+        f"(%s <%% upper({title}) OR {code} = ANY({alike}) OR {ancestors} && {alike})",
+        [text, text, text],
+    )
+    # A title alike ranks above an inclusion term as alike, as a title match ranks above a term match.
+    score = (
+        f"greatest(word_similarity(%s, upper({title})), {SIMILAR_TERM_WEIGHT} * coalesce(("
+        f"SELECT max(word_similarity(%s, upper(n.text))) FROM {terms} AND n.owner = ANY({ancestors} || {code})"
+        "), 0))",
+        [text, text],
+    )
+    return condition, score
 
 
 def _text_score(query: Query, table: str) -> tuple[str, list]:
     """The text match score as one SQL expression: a product of factors, each a CASE over the row's own columns.
 
-    Written as SQL text with bound parameters rather than nested ORM expressions: Django compiled the
-    expression tree anew for every place it appears (select list, bucket, window order), which cost more
-    than running the query.
+    It is computed for every matching row (20,000 for "fracture"), so each factor tests the cheap things
+    first and works in float8.
     """
     vector, title, terms, code, variant, prior = (
         f'"{table}"."{name}"'
@@ -152,12 +170,13 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
 
     # Where the words are: the title (A), else the title and inclusion terms (AB), else anywhere.
     factor(
-        f"CASE WHEN {matches(query.tree, 'A')} THEN 4.0 WHEN {matches(query.tree, 'AB')} THEN 2.0 ELSE 1.0 END"
+        f"CASE WHEN {matches(query.tree, 'A')} THEN 4.0::float8"
+        f" WHEN {matches(query.tree, 'AB')} THEN 2.0::float8 ELSE 1.0::float8 END"
     )
     # An exact title, else an exact inclusion term, else a title starting with the words. The inclusion text
     # holds its terms between " | ": an exact term is "Hay fever" of J30.1, not "hay fever with asthma"; words
     # in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)"). Phrases hold only
-    # letters, digits and spaces, so they are safe in LIKE patterns. The length test first: upper() over
+    # letters, digits and spaces, so they are safe in LIKE patterns. The byte length first: upper() over
     # every row of a common word's matches would cost more than the rest.
     phrases = list(query.phrases)
     exact_terms = [
@@ -168,22 +187,24 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
     ]
     starts = " OR ".join(f"lower(left({title}, {len(p)})) = %s" for p in phrases)
     factor(
-        f"CASE WHEN length({title}) <= %s AND upper({title}) = ANY(%s::text[]) THEN 3.0"
-        f" WHEN {terms} <> '' AND (' | ' || {terms} || ' | ') LIKE ANY(%s::text[]) THEN 2.5"
-        f" WHEN {starts} THEN 1.5 ELSE 1.0 END",
-        max(map(len, phrases)),
+        f"CASE WHEN octet_length({title}) = ANY(%s::int[]) AND upper({title}) = ANY(%s::text[]) THEN 3.0::float8"
+        f" WHEN {terms} <> '' AND (' | ' || {terms} || ' | ') LIKE ANY(%s::text[]) THEN 2.5::float8"
+        f" WHEN {starts} THEN 1.5::float8 ELSE 1.0::float8 END",
+        sorted({len(p.encode()) for p in phrases}),
         [p.upper() for p in phrases],
         exact_terms,
         *phrases,
     )
     factor(prior)
     if query.related:
-        factor(f"CASE WHEN {code} = ANY(%s::text[]) THEN 3.0 ELSE 1.0 END", list(query.related))
+        factor(
+            f"CASE WHEN {code} = ANY(%s::text[]) THEN 3.0::float8 ELSE 1.0::float8 END", list(query.related)
+        )
     if query.boost is not None:
-        factor(f"CASE WHEN {matches(query.boost, 'AB')} THEN 2.0 ELSE 1.0 END")
+        factor(f"CASE WHEN {matches(query.boost, 'AB')} THEN 2.0::float8 ELSE 1.0::float8 END")
     # The stored prior holds each variant's penalty; a query naming the variant lifts it.
     for number, lift in lifted(query.named).items():
-        factor(f"CASE WHEN {variant} = %s THEN %s ELSE 1.0 END", number, lift)
+        factor(f"CASE WHEN {variant} = %s THEN %s::float8 ELSE 1.0::float8 END", number, lift)
     if query.fallback == Fallback.SOME:
         # Rows matching more of the words first.
         counted = " + ".join(
@@ -197,12 +218,12 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
 # subcategories heading their own; a family with more matches than this shows as one row, headed by
 # the most specific code above all its matches (S42.43- when they all share it, else S42.4-).
 FAMILY_ROWS = 5
-# The lengths of a code at each level, with its dot: S42, S42.4, S42.43, S42.431, S42.431A.
-CODE_LENGTHS = (3, 5, 6, 7, 8)
+# How many of a collapsed family's other matches the results page lists under its row.
+FAMILY_LIST = 10
 
 
-def family_of():
-    return Case(When(depth__lte=2, then=F("code")), default=Left("code", 5), output_field=TextField())
+def family_sql(table: str) -> str:
+    return f'CASE WHEN "{table}"."depth" <= 2 THEN "{table}"."code" ELSE left("{table}"."code", 5) END'
 
 
 def collapsible(query: Query) -> bool:
@@ -210,90 +231,117 @@ def collapsible(query: Query) -> bool:
     return not query.is_empty and not query.code_prefix
 
 
-# Each family's best row (and every row of a small family), best first, with the family's size, first and
-# last matched code in byte order (whatever the collation: their common beginning is then that of all) and
-# the totals; the score is computed once per row, in the ranked query inside.
+# One statement gives the page of the collapsed ranking: each large family as its best row, with its size,
+# its head (the most specific code above all its matches: the longest existing code both its first and last
+# match start with) and its next best matches; every row of a small family; and the totals. The score is
+# computed once per row, in ``ranked``, and the ranking order (match, then bucket descending, then official
+# order) is written there as one number, ``position``, so that families are grouped by hashing rather than
+# sorted: "fracture" matches 20,000 codes, and only the page's rows are sorted. Buckets lie within
+# +-1,000 (scores from 1e-9 to e^50) and official order below 1,000,000 (98,505 entries). The first and last
+# match of a family are taken in byte order (whatever the collation: their common beginning is that of all),
+# then compared in the default one, so that the head's look-up uses the primary key.
 COLLAPSE_SQL = """
-SELECT code, family, family_size, family_first, family_last,
-       count(*) OVER () AS total_rows, sum(family_size) FILTER (WHERE family_rank = 1) OVER () AS total_codes
-FROM (
-    SELECT r.code, r.match, r.bucket, r.sort_order, r.family,
-           row_number() OVER (PARTITION BY r.family ORDER BY r.match, r.bucket DESC, r.sort_order) AS family_rank,
-           count(*) OVER (PARTITION BY r.family) AS family_size,
-           min(r.code COLLATE "C") OVER (PARTITION BY r.family) AS family_first,
-           max(r.code COLLATE "C") OVER (PARTITION BY r.family) AS family_last
-    FROM ({ranked}) r
-) f
-WHERE family_rank = 1 OR family_size <= %s
-ORDER BY match, bucket DESC, sort_order
-LIMIT %s OFFSET %s
+WITH ranked AS MATERIALIZED (
+    SELECT code, family,
+           (round(match * 100)::bigint * 10000 + (1000 - bucket)::bigint) * 1000000 + sort_order AS position
+    FROM ({ranked}) n
+),
+families AS (
+    SELECT family, count(*) AS size,
+           min(code COLLATE "C") COLLATE "default" AS first, max(code COLLATE "C") COLLATE "default" AS last,
+           min(position) AS best
+    FROM ranked GROUP BY family
+),
+page AS (
+    SELECT r.code, r.family, r.position, f.size, f.first, f.last
+    FROM ranked r JOIN families f USING (family)
+    WHERE f.size <= %s OR r.position = f.best
+    ORDER BY r.position
+    LIMIT %s OFFSET %s
+),
+members AS (
+    SELECT m.family, array_agg(m.code ORDER BY m.n) AS codes, array_agg(c.title ORDER BY m.n) AS titles
+    FROM (
+        SELECT family, code, row_number() OVER (PARTITION BY family ORDER BY position) AS n
+        FROM ranked WHERE %s AND family IN (SELECT family FROM page WHERE size > %s)
+    ) m
+    JOIN conditions_code c ON c.code = m.code
+    WHERE m.n <= %s
+    GROUP BY m.family
+),
+totals AS (
+    SELECT (SELECT coalesce(sum(CASE WHEN size <= %s THEN size ELSE 1 END), 0) FROM families) AS rows,
+           (SELECT count(*) FROM ranked) AS codes
+)
+SELECT p.code, c.title, c.billable, c.chapter_id, ch.title, p.size, head.code, head.title, m.codes, m.titles,
+       t.rows, t.codes
+FROM totals t
+LEFT JOIN (page p JOIN conditions_code c ON c.code = p.code JOIN conditions_chapter ch ON ch.number = c.chapter_id)
+    ON true
+LEFT JOIN members m ON m.family = p.family
+LEFT JOIN LATERAL (
+    SELECT h.code, h.title FROM conditions_code h
+    WHERE p.size > %s
+      AND h.code = ANY(
+          ARRAY[left(p.first, 8), left(p.first, 7), left(p.first, 6), left(p.first, 5), left(p.first, 3)]::varchar[]
+      )
+      AND starts_with(p.last, h.code)
+    ORDER BY length(h.code) DESC LIMIT 1
+) head ON true
+ORDER BY p.position
 """
 
 
-def collapsed_page(results: QuerySet, query: Query, *, offset: int, limit: int) -> tuple[list, int, int]:
+def collapsed_page(
+    results: QuerySet, query: Query, *, offset: int, limit: int, members: int = 0
+) -> tuple[list, int, int]:
     """(rows, how many rows in all, how many codes matched) of the ranked results with each large family
-    as its best row, annotated ``family``, ``family_size``, ``family_first`` and ``family_last``.
+    as its best row, in one statement.
 
-    Ten different conditions fit on a page instead of one family's 48 fracture codes. Two queries: the
-    collapsed ranking of narrow rows, then the page's codes as ``results`` reads them.
+    Ten different conditions fit on a page instead of one family's 48 fracture codes. A row of a large
+    family carries ``family_size``, ``family_code`` and ``family_title`` (its head) and, when ``members`` is
+    given, ``family_list``: that many of its other matches, best first. Rows are Code instances holding
+    what the results show (code, title, billable, chapter number and title).
     """
     if not collapsible(query):
         count = results.count()
         return list(results[offset : offset + limit]), count, count
+    model = results.model
+    table = model._meta.db_table
     narrow = (
         results.order_by()
-        .annotate(family=family_of())
+        .annotate(family=RawSQL(family_sql(table), []))  # noqa: S611 (no parameters)
         .values("code", "match", "bucket", "sort_order", "family")
     )
     sql, params = narrow.query.sql_with_params()
+    size_limit = FAMILY_ROWS
     with connection.cursor() as cursor:
-        cursor.execute(COLLAPSE_SQL.format(ranked=sql), (*params, FAMILY_ROWS, limit, offset))
-        found = cursor.fetchall()
-    if not found:
-        rows, codes = collapsed_counts(results, query) if offset else (0, 0)
-        return [], rows, codes
-    codes = results.model._default_manager.filter(pk__in=[row[0] for row in found]).defer(*HEAVY_COLUMNS)
-    codes.query.select_related = results.query.select_related
-    by_code = {code.code: code for code in codes}
-    page = []
-    for code, family, size, first, last, _, _ in found:
-        row = by_code[code]
-        row.family, row.family_size, row.family_first, row.family_last = family, size, first, last
-        page.append(row)
-    return page, found[0][5], int(found[0][6])
-
-
-def family_heads(first: str, last: str) -> list[str]:
-    """The codes that may head a family whose matches run from ``first`` to ``last`` in code order, most
-    specific first: the beginnings they share, cut at a level ("S42.431A", "S42.436S" -> S42.43, S42.4, S42)."""
-    common = os.path.commonprefix([first, last])
-    return [common[:n] for n in reversed(CODE_LENGTHS) if n <= len(common) and common[n - 1] != "."]
-
-
-def family_members(results: QuerySet, families, per_family: int = 10) -> dict[str, list]:
-    """The best ``per_family`` matches of each given family, best first (for a collapsed row's list)."""
-    order = [F("match").asc(), F("bucket").desc(), F("sort_order").asc()]
-    members = {}
-    ranked_members = (
-        results.annotate(
-            family=family_of(), family_rank=Window(RowNumber(), partition_by=family_of(), order_by=order)
+        cursor.execute(
+            COLLAPSE_SQL.format(ranked=sql),
+            (
+                *params,
+                size_limit,
+                limit,
+                offset,
+                members > 0,
+                size_limit,
+                members + 1,
+                size_limit,
+                size_limit,
+            ),
         )
-        .filter(family__in=list(families), family_rank__lte=per_family + 1)
-        .order_by(*order)
-    )
-    for code in ranked_members:
-        members.setdefault(code.family, []).append(code)
-    return members
-
-
-def collapsed_counts(results: QuerySet, query: Query) -> tuple[int, int]:
-    """(rows ``collapsed_page`` gives in all, codes matched), counted by family without scoring a row."""
-    if not collapsible(query):
-        count = results.count()
-        return count, count
-    families = results.order_by().annotate(family=family_of()).values("family").annotate(size=Count("*"))
-    totals = families.aggregate(
-        rows=Sum(Case(When(size__lte=FAMILY_ROWS, then=F("size")), default=Value(1))),
-        codes=Sum("size"),
-    )
-    return totals["rows"] or 0, totals["codes"] or 0
+        found = cursor.fetchall()
+    chapter_model = model._meta.get_field("chapter").related_model
+    page = []
+    for code, title, billable, chapter, chapter_title, size, head, head_title, codes, titles, _, _ in found:
+        if code is None:
+            continue
+        row = model(code=code, title=title, billable=billable, chapter_id=chapter)
+        row.chapter = chapter_model(number=chapter, title=chapter_title)
+        row.family_size = size
+        row.family_code, row.family_title = (head, head_title) if size > FAMILY_ROWS else (None, "")
+        row.family_list = [
+            model(code=c, title=t) for c, t in zip(codes or (), titles or (), strict=True) if c != code
+        ][:members]
+        page.append(row)
+    return page, int(found[0][10]), int(found[0][11])

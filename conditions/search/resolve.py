@@ -75,7 +75,8 @@ SELECT t.word,
                ORDER BY w.documents DESC, w.word LIMIT {COMPLETIONS}
            ) s WHERE s.documents >= {COMPLETION_SHARE} * s.most ORDER BY s.documents DESC, s.word
        ) END AS completions,
-       c.word AS correction, c.documents AS correction_documents
+       c.word AS correction, c.documents AS correction_documents,
+       (SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1) AS version
 FROM unnest(%(words)s::text[]) AS t(word)
 LEFT JOIN LATERAL (
     SELECT w.word, w.documents FROM conditions_searchword w
@@ -96,7 +97,8 @@ SELECT folded, meaning, code_id FROM (
 ) s
 ORDER BY length DESC, folded
 """
-VERSION_SQL = "SELECT number, changed_at FROM conditions_contentversion WHERE id = 1"
+# The version the synonyms are held for comes with the word look-up (one round trip less per search).
+VERSION_SQL = "SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1"
 _synonyms: tuple = (None, ())  # (content version, the folded synonyms read under it)
 
 
@@ -200,10 +202,13 @@ def _nearest_code(cursor, text: str) -> str | None:
     return None
 
 
-def _all_synonyms(cursor) -> tuple:
+def _all_synonyms(cursor, version) -> tuple:
+    """The folded synonyms under ``version`` (the content version the word look-up read)."""
     global _synonyms
-    cursor.execute(VERSION_SQL)
-    version, (held_version, held) = cursor.fetchone(), _synonyms
+    if version is False:  # no word was looked up
+        cursor.execute(VERSION_SQL)
+        version = (cursor.fetchone() or (None,))[0]
+    held_version, held = _synonyms
     if version is None or version != held_version:
         cursor.execute(SYNONYMS_SQL)
         held = tuple(cursor.fetchall())
@@ -220,8 +225,10 @@ def _has_matches(cursor, tree: Node | None, pinned) -> bool:
     return cursor.fetchone()[0]
 
 
-def _lookup(cursor, words, partial: str | None) -> dict[str, Lookup]:
+def _lookup(cursor, words, partial: str | None) -> tuple[dict[str, Lookup], list | None | bool]:
+    """The look-up of each word, and the content version read with it (False when there was no word)."""
     cursor.execute(WORD_LOOKUP_SQL, {"words": list(words), "partial": partial or ""})
+    rows = cursor.fetchall()
     return {
         word: Lookup(
             known=known,
@@ -230,8 +237,8 @@ def _lookup(cursor, words, partial: str | None) -> dict[str, Lookup]:
             # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
             override=bool(correction) and not completions and correction_documents > 3 * stem_documents,
         )
-        for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
-    }
+        for word, known, stem_documents, completions, correction, correction_documents, _ in rows
+    }, (rows[0][-1] if rows else False)
 
 
 def _spaced(words) -> str:
@@ -241,7 +248,7 @@ def _spaced(words) -> str:
 def _resolve_words(cursor, parsed: Parsed) -> Query:
     words = sorted({w for w in parsed.all_words if not w.isdigit()})
     partial = parsed.partial
-    lookup = _lookup(cursor, words, partial)
+    lookup, version = _lookup(cursor, words, partial)
     if partial and not parsed.autocomplete and (lookup.get(partial, Lookup()).known or len(partial) < 4):
         partial = None  # on the results page a known or short word is taken as typed
     fixed = _corrected(parsed.clauses, lookup)
@@ -256,7 +263,7 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
     # The terms the query holds (as typed or corrected) and, while typing, the terms it starts.
     synonyms = [
         synonym
-        for synonym in _all_synonyms(cursor)
+        for synonym in _all_synonyms(cursor, version)
         if synonym[0] in original_text
         or synonym[0] in fixed_text
         or (typing and synonym[0].startswith(typing))

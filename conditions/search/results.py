@@ -6,12 +6,12 @@ import re
 
 from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
-from .rank import FAMILY_ROWS, family_heads, family_members, ranked, raw
+from .rank import ranking, raw
 from .resolve import Query
 
 AUTOCOMPLETE_LIMIT = 8
@@ -95,51 +95,64 @@ def matching_sections(query: Query, *querysets: QuerySet, limit: int = 5) -> lis
     return sorted(found, key=lambda section: -section.score)[:limit]
 
 
+# Autocomplete's passes, best first, in one statement: categories, subcategories and the codes the query names
+# matching in the title, then deeper codes matching in the title, then each of those groups matching
+# elsewhere. PostgreSQL runs the parts in order and stops when the list is full: most keystrokes are answered
+# by the first part, over the small index of the upper levels. (A subquery with LIMIT is never run in parallel
+# workers, so the parts of the UNION ALL come in order.)
+SUGGEST_PART_SQL = """(
+    SELECT {part} AS part, code, title, billable, chapter_id, depth, sort_order, {match} AS match, {bucket} AS bucket
+    FROM {table} WHERE {where}
+    ORDER BY match, bucket DESC, sort_order LIMIT %s
+)"""
+
+
 def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMIT) -> list:
     """Suggestions while typing: codes from their first character, or the ranked words search.
 
     Text suggestions come from categories and subcategories first (a small
     partial index keeps this fast), those matching in the title first;
-    deeper codes fill the list when those are too few.
+    deeper codes fill the list when those are too few. The codes the query
+    names (lay terms) come first whatever their level ("covi": COVID-19
+    before a coagulopathy whose inclusion term mentions it).
     """
     if query.is_empty:
         return []
     codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
     if query.code_prefix:
         return list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
-    # The codes the query names (lay terms) come first whatever their level; then codes whose
-    # titles match ("covi": COVID-19 before a coagulopathy whose inclusion term mentions it).
-    top = Q(depth__lte=2) | Q(code__in=query.pinned) if query.pinned else Q(depth__lte=2)
-    found = []
-    for part, weights in ((top, "A"), (~top, "A"), (top, ""), (~top, "")):
-        if len(found) < limit:
-            known = [c.code for c in found]
-            found += ranked(codes.filter(part).exclude(code__in=known), query, weights=weights)[
-                : limit - len(found)
-            ]
-    return found
-
-
-def name_families(codes, model) -> None:
-    """Give each collapsed row (``family_size`` above FAMILY_ROWS) ``family_code`` and ``family_title``: the most
-    specific code above every match of its family, in one query for the whole page."""
-    collapsed_rows = [code for code in codes if getattr(code, "family_size", 1) > FAMILY_ROWS]
-    heads = {code.code: family_heads(code.family_first, code.family_last) for code in collapsed_rows}
-    candidates = {head for found in heads.values() for head in found}
-    titles = dict(model._default_manager.filter(code__in=candidates).values_list("code", "title"))
-    for code in codes:
-        head = next((h for h in heads.get(code.code, ()) if h in titles), None)
-        code.family_code, code.family_title = head, titles.get(head, "")
-
-
-def with_families(codes, results: QuerySet) -> None:
-    """Name each collapsed row's family (``name_families``) and give it ``family_list``: its best other matches.
-
-    ``results`` is the uncollapsed ranking the rows came from; one query lists the members of
-    every large family on the page.
-    """
-    name_families(codes, results.model)
-    families = [code.family for code in codes if code.family_code]
-    members = family_members(results, families) if families else {}
-    for code in codes:
-        code.family_list = [m for m in members.get(getattr(code, "family", None), []) if m.code != code.code]
+    model = queryset.model
+    table = model._meta.db_table
+    title_only, anywhere = ranking(query, table, weights="A"), ranking(query, table)
+    top = (f'("{table}"."depth" <= 2 OR "{table}"."code" = ANY(%s::text[]))', [list(query.pinned)])
+    parts = [
+        ((top[0], title_only.where[0]), [*top[1], *title_only.where[1]]),
+        ((f"NOT {top[0]}", title_only.where[0]), [*top[1], *title_only.where[1]]),
+        (
+            (top[0], anywhere.where[0], f"NOT {title_only.where[0]}"),
+            [*top[1], *anywhere.where[1], *title_only.where[1]],
+        ),
+        (
+            (f"NOT {top[0]}", anywhere.where[0], f"NOT {title_only.where[0]}"),
+            [*top[1], *anywhere.where[1], *title_only.where[1]],
+        ),
+    ]
+    sql, params = [], []
+    for number, (conditions, where_params) in enumerate(parts, start=1):
+        sql.append(
+            SUGGEST_PART_SQL.format(
+                part=number,
+                table=table,
+                match=title_only.match[0],
+                bucket=title_only.bucket[0],
+                where=" AND ".join(conditions),
+            )
+        )
+        params += [*title_only.match[1], *title_only.bucket[1], *where_params, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({' UNION ALL '.join(sql)}) s LIMIT %s", [*params, limit])
+        found = cursor.fetchall()
+    return [
+        model(code=code, title=title, billable=billable, chapter_id=chapter, depth=depth, sort_order=order)
+        for _, code, title, billable, chapter, depth, order, _, _ in found
+    ]
