@@ -617,6 +617,24 @@ def test_the_trigram_fallback_also_finds_inclusion_terms(client, typed, code, te
     assert client.get("/api/search", {"q": typed}).json()["results"][0]["code"] == code
 
 
+def test_two_words_run_together_are_read_as_the_known_words_they_are(client):
+    # "hayfever" is no word of the code set, no word is near enough to correct it, and the trigram fallback
+    # finds nothing (its word similarity to "HAY FEVER" is 0.58, under pg_trgm's 0.6): hay + fever.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT word_similarity('HAYFEVER', 'HAY FEVER')")
+        assert cursor.fetchone()[0] < 0.6
+    query = understand("hayfever")
+    assert query.corrected == "hay fever"
+    assert codes(query, 1) == ["J30.1"]
+    html = client.get("/search/", {"q": "hayfever"}).content.decode()
+    assert 'Did you mean <a href="?q=hay%20fever">hay fever</a>? Showing results for it.' in html
+    assert result_rows(html)[0] == "J30.1"
+    assert client.get("/api/search", {"q": "hayfever"}).json()["results"][0]["code"] == "J30.1"
+    assert [c.code for c in Code.objects.suggest("hayfever")][:1] == ["J30.1"]
+    noise = understand("qwxzvkjqwx")  # noise is not split into words
+    assert noise.corrected is None and not codes(noise)
+
+
 def test_a_page_with_no_results_offers_did_you_mean_each_word_and_the_chapters(client):
     html = client.get("/search/", {"q": "qwxzvkj zzqvvk"}).content.decode()
     assert "No codes match" in html

@@ -289,6 +289,13 @@ class Note(models.Model):
                 name="note_upper_inclusion_trgm",
                 condition=Q(owner_type="code", kind__in=["inclusion_term", "includes"]),
             ),
+            # Search ranks a code whose inclusion term is exactly the query ("Hay fever" of J30.1) higher: the
+            # terms equal to the query, or to it and nonessential modifiers ("Hypertension (arterial)").
+            models.Index(
+                OpClass(Upper("text"), name="text_pattern_ops"),
+                name="note_upper_inclusion_prefix",
+                condition=Q(owner_type="code", kind__in=["inclusion_term", "includes"]),
+            ),
         ]
 
     def __str__(self):

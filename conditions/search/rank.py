@@ -58,12 +58,18 @@ def raw(node: Node | None, weights: str = "") -> SearchQuery:
 
 @dataclass(frozen=True)
 class Ranking:
-    """A query's ranking as SQL over one table, each part with its parameters: the rows it keeps (``where``)
-    and the sort keys ``match`` (ascending) and ``bucket`` (descending); official order breaks ties."""
+    """A query's ranking as SQL over one table, each part with its parameters: the rows it keeps (the codes
+    ``pinned``, and those meeting ``condition``) and the sort keys ``match`` (ascending) and ``bucket``
+    (descending); official order breaks ties."""
 
-    where: tuple[str, list]
+    pinned: tuple[str, list]
+    condition: tuple[str, list]
     match: tuple[str, list]
     bucket: tuple[str, list]
+
+    @property
+    def where(self) -> tuple[str, list]:
+        return f"({self.pinned[0]} OR {self.condition[0]})", [*self.pinned[1], *self.condition[1]]
 
 
 def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
@@ -77,35 +83,39 @@ def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
     code = f'"{table}"."code"'
     if query.code_prefix:
         prefix = query.code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return Ranking((f"{code} LIKE %s", [prefix + "%"]), (f"{Match.CODE}::float8", []), ("0::float8", []))
-    where, params = [], []
+        return Ranking(
+            ("false", []),
+            (f"{code} LIKE %s", [prefix + "%"]),
+            (f"{Match.CODE}::float8", []),
+            ("0::float8", []),
+        )
     if query.pinned:
-        where.append(f"{code} = ANY(%s::text[])")
-        params.append(list(query.pinned))
+        pinned = (f"{code} = ANY(%s::text[])", [list(query.pinned)])
         # The codes the query names, in their order (the first 50), before the text matches.
         match = (
             f"COALESCE({Match.PINNED} + (array_position(%s::text[], {code}) - 1) / 100.0, {Match.TEXT})::float8",
             [list(query.pinned[:50])],
         )
     else:
-        match = (f"{Match.TEXT}::float8", [])
+        pinned, match = ("false", []), (f"{Match.TEXT}::float8", [])
     if query.similar:
         condition, score = _similar(query, table)
     elif query.tree is not None:
-        condition = (
-            f'"{table}"."search_vector" @@ to_tsquery(%s::regconfig, %s)',
-            [SEARCH_CONFIG, tsquery(query.tree, weights)],
-        )
-        score = _text_score(query, table)
+        condition, score = text_condition(query, table, weights), _text_score(query, table)
     else:
-        condition, score = None, ("1::float8", [])
-    if condition:
-        where.append(condition[0])
-        params.extend(condition[1])
+        condition, score = ("false", []), ("1::float8", [])
     # Scores within about 5% of each other fall in one bucket (a row matching no word of a SOME fallback
     # scores 0: the floor keeps the logarithm defined).
     bucket = (f"round(ln(greatest({score[0]}, 1e-9)) * {BUCKETS_PER_UNIT})", score[1])
-    return Ranking(("(" + " OR ".join(where) + ")", params), match, bucket)
+    return Ranking(pinned, condition, match, bucket)
+
+
+def text_condition(query: Query, table: str, weights: str = "") -> tuple[str, list]:
+    """The rows whose words match the query's (where ``weights`` says, when given)."""
+    return f'"{table}"."search_vector" @@ to_tsquery(%s::regconfig, %s)', [
+        SEARCH_CONFIG,
+        tsquery(query.tree, weights),
+    ]
 
 
 def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
@@ -154,9 +164,9 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
     It is computed for every matching row (20,000 for "fracture"), so each factor tests the cheap things
     first and works in float8.
     """
-    vector, title, terms, code, variant, prior = (
+    vector, title, code, ancestors, variant, prior = (
         f'"{table}"."{name}"'
-        for name in ("search_vector", "title", "inclusion_text", "code", "search_variant", "search_prior")
+        for name in ("search_vector", "title", "code", "ancestors", "search_variant", "search_prior")
     )
     factors, params = [], []
 
@@ -173,26 +183,27 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
         f"CASE WHEN {matches(query.tree, 'A')} THEN 4.0::float8"
         f" WHEN {matches(query.tree, 'AB')} THEN 2.0::float8 ELSE 1.0::float8 END"
     )
-    # An exact title, else an exact inclusion term, else a title starting with the words. The inclusion text
-    # holds its terms between " | ": an exact term is "Hay fever" of J30.1, not "hay fever with asthma"; words
-    # in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)"). Phrases hold only
-    # letters, digits and spaces, so they are safe in LIKE patterns. The byte length first: upper() over
-    # every row of a common word's matches would cost more than the rest.
+    # An exact title, else an exact inclusion term, else a title starting with the words. Each test looks at
+    # something cheap first: upper() over every row of a common word's matches would cost more than the rest.
     phrases = list(query.phrases)
-    exact_terms = [
-        f"% | {form}{end}%"
-        for p in phrases
-        for form in dict.fromkeys([p, p.capitalize()])
-        for end in (" | ", " (")
-    ]
+    # An exact term is "Hay fever" of J30.1, not "hay fever with asthma"; words in parentheses are nonessential
+    # modifiers ("Hypertension (arterial) (benign)"). A code's terms are the inclusion term and includes notes
+    # of the code and the levels above it (as its inclusion text holds them): resolving found the codes that
+    # hold one (``Query.exact``), so a row only looks for its code or an ancestor among them.
+    exact = (
+        f" WHEN {code} = ANY(%s::varchar[]) OR {ancestors} && %s::varchar[] THEN 2.5::float8"
+        if query.exact
+        else ""
+    )
     starts = " OR ".join(f"lower(left({title}, {len(p)})) = %s" for p in phrases)
     factor(
         f"CASE WHEN octet_length({title}) = ANY(%s::int[]) AND upper({title}) = ANY(%s::text[]) THEN 3.0::float8"
-        f" WHEN {terms} <> '' AND (' | ' || {terms} || ' | ') LIKE ANY(%s::text[]) THEN 2.5::float8"
-        f" WHEN {starts} THEN 1.5::float8 ELSE 1.0::float8 END",
+        f"{exact} WHEN ascii({title}) = ANY(%s::int[]) AND ({starts}) THEN 1.5::float8 ELSE 1.0::float8 END",
         sorted({len(p.encode()) for p in phrases}),
         [p.upper() for p in phrases],
-        exact_terms,
+        *([list(query.exact)] * 2 if query.exact else []),
+        # The first letter in either case (a letter whose capital is two, as "ß", in its own).
+        sorted({ord(c) for p in phrases for c in (p[0], p[0].upper()) if len(c) == 1}),
         *phrases,
     )
     factor(prior)
@@ -292,6 +303,13 @@ ORDER BY p.position
 """
 
 
+def loaded(model, db: str, values: dict):
+    """An instance holding only ``values`` (by attribute name), made as a query's rows are (``from_db``, which
+    takes them in the model's field order): defaults are not computed for the fields left out."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(db, names, [values[name] for name in names])
+
+
 def collapsed_page(
     results: QuerySet, query: Query, *, offset: int, limit: int, members: int = 0
 ) -> tuple[list, int, int]:
@@ -331,17 +349,19 @@ def collapsed_page(
             ),
         )
         found = cursor.fetchall()
-    chapter_model = model._meta.get_field("chapter").related_model
+    chapter_model, db = model._meta.get_field("chapter").related_model, results.db
     page = []
     for code, title, billable, chapter, chapter_title, size, head, head_title, codes, titles, _, _ in found:
         if code is None:
             continue
-        row = model(code=code, title=title, billable=billable, chapter_id=chapter)
-        row.chapter = chapter_model(number=chapter, title=chapter_title)
+        row = loaded(model, db, {"code": code, "title": title, "billable": billable, "chapter_id": chapter})
+        row.chapter = loaded(chapter_model, db, {"number": chapter, "title": chapter_title})
         row.family_size = size
         row.family_code, row.family_title = (head, head_title) if size > FAMILY_ROWS else (None, "")
         row.family_list = [
-            model(code=c, title=t) for c, t in zip(codes or (), titles or (), strict=True) if c != code
+            loaded(model, db, {"code": member, "title": member_title})
+            for member, member_title in zip(codes or (), titles or (), strict=True)
+            if member != code
         ][:members]
         page.append(row)
     return page, int(found[0][10]), int(found[0][11])

@@ -10,6 +10,8 @@ small SELECTs and never writes.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -46,6 +48,7 @@ class Query:
     pinned: tuple[str, ...] = ()  # codes put first: synonyms naming a code, ICD-9-CM crosswalk targets
     related: tuple[str, ...] = ()  # codes of lay terms that cover part of the query: lifted when they match
     phrases: tuple[str, ...] = ()  # the words as typed and as synonyms put them, for exact-title boosts
+    exact: tuple[str, ...] = ()  # codes holding an inclusion term equal to a phrase (lifted with those below)
     words: tuple[str, ...] = ()  # the plain words, for "search for each word alone"
     named: frozenset[str] = frozenset()  # variants the query names (see variants.py)
     corrected: str | None = None  # the query as corrected, when corrections were used
@@ -99,14 +102,61 @@ ORDER BY length DESC, folded
 """
 # The version the synonyms are held for comes with the word look-up (one round trip less per search).
 VERSION_SQL = "SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1"
-_synonyms: tuple = (None, ())  # (content version, the folded synonyms read under it)
 
 
-MATCHES_SQL = f"""
-SELECT EXISTS (
-    SELECT 1 FROM conditions_code
-    WHERE %(tsquery)s <> '' AND search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s)
+class Synonyms:
+    """The folded synonym terms (' broken wrist '), longest first, found by their first word: a query looks at
+    the few terms that start with one of its words instead of testing all of them."""
+
+    def __init__(self, rows):
+        self.rows = tuple(rows)
+        self.by_first: dict[str, list[int]] = {}
+        for index, (folded, _, _) in enumerate(self.rows):
+            self.by_first.setdefault(folded.split()[0] if folded.strip() else "", []).append(index)
+        self.firsts = sorted(self.by_first)
+
+    def within(self, texts, typing: str = "") -> list:
+        """The terms inside any of ``texts`` (spaced words), or starting with ``typing``, longest first."""
+        found = {i for text in texts for word in set(text.split()) for i in self.by_first.get(word, ())}
+        if typing:
+            first = typing.split()[0]
+            if len(typing.split()) > 1:
+                found.update(self.by_first.get(first, ()))
+            else:
+                start = bisect.bisect_left(self.firsts, first)
+                for word in itertools.takewhile(lambda w: w.startswith(first), self.firsts[start:]):
+                    found.update(self.by_first[word])
+        rows = (self.rows[i] for i in sorted(found))
+        return [
+            row
+            for row in rows
+            if any(row[0] in text for text in texts) or (typing and row[0].startswith(typing))
+        ]
+
+
+_synonyms: tuple = (None, Synonyms(()))  # (content version, the folded synonyms read under it)
+
+
+# Whether any code matches, answered by the search index (migration 0020: an EXISTS here was often planned as
+# a read of the table in order).
+MATCHES_SQL = (
+    f"SELECT %(tsquery)s <> '' AND conditions_code_matches(to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))"
 )
+# The same, with the codes that hold an inclusion term (or includes note) equal to one of the phrases, or to
+# one followed by nonessential modifiers ("Hypertension (arterial)"), by a btree index of the terms'
+# upper-case text (migration 0020): ranking lifts those codes and the codes under them. Phrases hold only
+# letters, digits and spaces, so they are safe in LIKE patterns.
+CHECK_SQL = f"""
+SELECT CASE WHEN %(check)s
+            THEN %(tsquery)s <> '' AND conditions_code_matches(to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))
+            ELSE true END,
+       ARRAY(
+           SELECT DISTINCT n.owner FROM conditions_note n
+           WHERE n.owner_type = 'code' AND n.kind IN ('inclusion_term', 'includes')
+             AND (upper(n.text) = ANY(%(upper)s) OR {{nearly}})
+             AND (n.text = ANY(%(forms)s) OR n.text LIKE ANY(%(modified)s))
+           ORDER BY n.owner
+       )
 """
 
 # pg_trgm's <% (word similarity above pg_trgm.word_similarity_threshold, 0.6) over the trigram indexes of
@@ -202,7 +252,7 @@ def _nearest_code(cursor, text: str) -> str | None:
     return None
 
 
-def _all_synonyms(cursor, version) -> tuple:
+def _all_synonyms(cursor, version) -> Synonyms:
     """The folded synonyms under ``version`` (the content version the word look-up read)."""
     global _synonyms
     if version is False:  # no word was looked up
@@ -211,9 +261,35 @@ def _all_synonyms(cursor, version) -> tuple:
     held_version, held = _synonyms
     if version is None or version != held_version:
         cursor.execute(SYNONYMS_SQL)
-        held = tuple(cursor.fetchall())
+        held = Synonyms(cursor.fetchall())
         _synonyms = (version, held)
     return held
+
+
+def _check(cursor, fields: dict) -> bool:
+    """Whether the query ``fields`` (as ``_resolve_words`` builds them) matches any code; sets their ``exact``
+    (the codes holding an inclusion term equal to a phrase) in the same round trip."""
+    if fields["tree"] is None and not fields["pinned"]:
+        return False
+    phrases = [p for p in fields["phrases"] if p]
+    forms = [form for p in phrases for form in dict.fromkeys([p, p.capitalize()])]
+    # One LIKE per phrase, so that each is a range of the index.
+    modified = {f"modified{i}": p.upper() + " (%" for i, p in enumerate(phrases)}
+    nearly = " OR ".join(f"upper(n.text) LIKE %({name})s" for name in modified) or "false"
+    cursor.execute(
+        CHECK_SQL.replace("{nearly}", nearly),
+        {
+            "check": not fields["pinned"],
+            "tsquery": tsquery(fields["tree"]),
+            "upper": [p.upper() for p in phrases],
+            "forms": forms,
+            "modified": [form + " (%" for form in forms],
+            **modified,
+        },
+    )
+    matched, exact = cursor.fetchone()
+    fields["exact"] = tuple(exact)
+    return matched
 
 
 def _has_matches(cursor, tree: Node | None, pinned) -> bool:
@@ -261,13 +337,7 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
     # One word being typed completes to one-word terms only (diab: diabetes; asth: not "asthma attack").
     one_word = len(parsed.all_words) == 1
     # The terms the query holds (as typed or corrected) and, while typing, the terms it starts.
-    synonyms = [
-        synonym
-        for synonym in _all_synonyms(cursor, version)
-        if synonym[0] in original_text
-        or synonym[0] in fixed_text
-        or (typing and synonym[0].startswith(typing))
-    ]
+    synonyms = _all_synonyms(cursor, version).within((original_text, fixed_text), typing)
     # A whole lay term is not "completed" into other words (UTI is not utilities).
     if partial and any(f" {partial} " in folded and folded in original_text for folded, _, _ in synonyms):
         partial = None
@@ -316,20 +386,19 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         }
 
     base = {"text": parsed.text, "kind": Kind.WORDS, "words": parsed.words}
-    query = Query(**base, **build(parsed.clauses, original_text))
+    built = build(parsed.clauses, original_text)
     covered = {w for folded, _, _ in synonyms if folded in original_text for w in folded.split()}
     overriding = any(info.override for word, info in lookup.items() if word not in covered)
     matches = None
-    if fixed != parsed.clauses and (
-        overriding or not (matches := _has_matches(cursor, query.tree, query.pinned))
-    ):
+    if fixed != parsed.clauses and (overriding or not (matches := _check(cursor, built))):
         candidate = build(fixed, fixed_text)
-        if _has_matches(cursor, candidate["tree"], candidate["pinned"]):
+        if _check(cursor, candidate):
             return Query(**base, corrected=fixed_text.strip(), **candidate)
-        query = _replace(query, suggestion=fixed_text.strip())
+        built["suggestion"] = fixed_text.strip()
         matches = False
     if matches is None:
-        matches = _has_matches(cursor, query.tree, query.pinned)
+        matches = _check(cursor, built)
+    query = Query(**base, **built)
     if matches:
         return query
     # Never a dead end: rows matching most of the words, then titles or inclusion terms that look alike.
@@ -343,7 +412,59 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         cursor.execute(SIMILAR_SQL, {"text": text})
         if cursor.fetchone()[0]:
             return _replace(query, tree=None, boost=None, phrases=(text,), fallback=Fallback.SIMILAR)
+    # Two words run together ("hayfever", below the trigram threshold of "hay fever"): the known words they are.
+    split = _split(cursor, parsed.clauses, lookup)
+    if split != parsed.clauses:
+        split_text = _spaced(_all_words(split))
+        candidate = build(split, split_text)
+        if _check(cursor, candidate):
+            return Query(**base, corrected=split_text.strip(), **candidate)
     return query
+
+
+# The likeliest way an unknown word is two known words run together: both parts at least 3 letters long,
+# the pair whose rarer word is the most common.
+SPLIT_SQL = """
+SELECT t.word, s.head, s.tail
+FROM unnest(%s::text[]) AS t(word)
+CROSS JOIN LATERAL (
+    SELECT a.word AS head, b.word AS tail
+    FROM generate_series(3, length(t.word) - 3) AS i
+    JOIN conditions_searchword a ON a.word = left(t.word, i)
+    JOIN conditions_searchword b ON b.word = substr(t.word, i + 1)
+    ORDER BY least(a.documents, b.documents) DESC, i
+    LIMIT 1
+) s
+"""
+
+
+def _split(cursor, clauses, lookup: dict[str, Lookup]):
+    """The clauses with each unknown plain word that is two known words run together written as those two."""
+    unknown = sorted(
+        {
+            w
+            for clause in clauses
+            for t in clause
+            if not t.negated and not t.phrase
+            for w in t.words
+            if not lookup.get(w, Lookup()).known and len(w) >= 6
+        }
+    )
+    if not unknown:
+        return clauses
+    cursor.execute(SPLIT_SQL, [unknown])
+    parts = {word: (head, tail) for word, head, tail in cursor.fetchall()}
+    if not parts:
+        return clauses
+    return tuple(
+        tuple(
+            Term(tuple(p for w in t.words for p in parts.get(w, (w,))), t.negated, t.phrase)
+            if not (t.negated or t.phrase)
+            else t
+            for t in clause
+        )
+        for clause in clauses
+    )
 
 
 def _all_words(clauses) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
-from .rank import ranking, raw
+from .rank import loaded, ranking, raw, text_condition
 from .resolve import Query
 
 AUTOCOMPLETE_LIMIT = 8
@@ -118,41 +118,43 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     """
     if query.is_empty:
         return []
-    codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
     if query.code_prefix:
+        codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
         return list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
     model = queryset.model
     table = model._meta.db_table
-    title_only, anywhere = ranking(query, table, weights="A"), ranking(query, table)
-    top = (f'("{table}"."depth" <= 2 OR "{table}"."code" = ANY(%s::text[]))', [list(query.pinned)])
+    anywhere = ranking(query, table)
+    pinned, upper = anywhere.pinned, f'"{table}"."depth" <= 2'
+    elsewhere = anywhere.condition
+    in_title = elsewhere if query.similar else text_condition(query, table, "A")
+    not_pinned = (f"NOT {pinned[0]}", pinned[1]) if query.pinned else ("true", [])
     parts = [
-        ((top[0], title_only.where[0]), [*top[1], *title_only.where[1]]),
-        ((f"NOT {top[0]}", title_only.where[0]), [*top[1], *title_only.where[1]]),
-        (
-            (top[0], anywhere.where[0], f"NOT {title_only.where[0]}"),
-            [*top[1], *anywhere.where[1], *title_only.where[1]],
-        ),
-        (
-            (f"NOT {top[0]}", anywhere.where[0], f"NOT {title_only.where[0]}"),
-            [*top[1], *anywhere.where[1], *title_only.where[1]],
-        ),
+        # Written so that each part is one index's range: the small index of the upper levels for the first.
+        [(f"({pinned[0]} OR ({upper} AND {in_title[0]}))", [*pinned[1], *in_title[1]])],
+        [(f"NOT {upper}", []), not_pinned, in_title],
     ]
+    if not query.similar:  # the fallback's condition has no weights: the title-only parts found every row
+        rest = (f"NOT {in_title[0]}", in_title[1])
+        parts += [
+            [(upper, []), not_pinned, elsewhere, rest],
+            [(f"NOT {upper}", []), not_pinned, elsewhere, rest],
+        ]
     sql, params = [], []
-    for number, (conditions, where_params) in enumerate(parts, start=1):
+    for number, conditions in enumerate(parts, start=1):
         sql.append(
             SUGGEST_PART_SQL.format(
                 part=number,
                 table=table,
-                match=title_only.match[0],
-                bucket=title_only.bucket[0],
-                where=" AND ".join(conditions),
+                match=anywhere.match[0],
+                bucket=anywhere.bucket[0],
+                where=" AND ".join(condition for condition, _ in conditions),
             )
         )
-        params += [*title_only.match[1], *title_only.bucket[1], *where_params, limit]
+        params += [*anywhere.match[1], *anywhere.bucket[1]]
+        params += [value for _, values in conditions for value in values]
+        params.append(limit)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM ({' UNION ALL '.join(sql)}) s LIMIT %s", [*params, limit])
         found = cursor.fetchall()
-    return [
-        model(code=code, title=title, billable=billable, chapter_id=chapter, depth=depth, sort_order=order)
-        for _, code, title, billable, chapter, depth, order, _, _ in found
-    ]
+    names = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
+    return [loaded(model, queryset.db, dict(zip(names, row[1:7], strict=True))) for row in found]
