@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from conditions.models import Article, ArticleSource, Block, Chapter, Code
-from conditions.templatetags.code_pages import link_codes
+from conditions.presentation import link_codes
 
 pytestmark = pytest.mark.django_db
 
