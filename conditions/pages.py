@@ -10,6 +10,7 @@ The number of queries does not depend on how many children or notes there are.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -416,11 +417,21 @@ FROM own
 """
 
 
+# Planning that statement costs PostgreSQL more than running it: each connection prepares it once (a prepared
+# statement lasts as long as its connection, whatever the transactions do), then only executes it.
+PREPARE_PAGE_SQL = "PREPARE icdsite_code_page(varchar) AS " + PAGE_SQL.replace("%s", "$1")
+_prepared = weakref.WeakSet()  # the psycopg connections that hold it
+
+
 def _page_rows(code_string):
     """(code, ancestors, notes, coding data, neighbours, rows under it) of one code in one query, or None."""
     alias = router.db_for_read(Code)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(PAGE_SQL, [code_string])
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.connection not in _prepared:
+            cursor.execute(PREPARE_PAGE_SQL)
+            _prepared.add(connection.connection)
+        cursor.execute("EXECUTE icdsite_code_page(%s)", [code_string])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -220,8 +220,9 @@ def test_code_pages_cost_a_fixed_few_queries(
 ):
     """The content version, then one query for the code, its ancestors, its notes, its coding data, its neighbours
     and the codes under it; a large tree adds its children and the counts under each. The chapters and blocks
-    and the codes with articles are read once per content version in each process."""
-    with django_assert_max_num_queries(2 + 3):
+    and the codes with articles are read once per content version in each process, the page's statement is
+    prepared once per connection."""
+    with django_assert_max_num_queries(2 + 3 + 1):
         page(client, "/codes/I10/")
     with django_assert_num_queries(2):
         page(client, "/codes/S72.001A/")
@@ -236,6 +237,22 @@ def test_code_pages_cost_a_fixed_few_queries(
         assert "Paralytic myositis ossificans" in page(client, "/codes/M77.11/")
     with django_assert_num_queries(2):  # a code beside it, in the same version: nothing is read again
         assert "Paralytic myositis ossificans" not in page(client, "/codes/M77.12/")
+
+
+def test_the_page_statement_is_prepared_once_per_connection(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def prepares(path):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return sum(query["sql"].startswith("PREPARE") for query in queries.captured_queries)
+
+    assert prepares("/codes/E11.9/") <= 1
+    assert [prepares(path) for path in ("/codes/E11.8/", "/codes/S82/", "/codes/A00/")] == [0, 0, 0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        assert ("icdsite_code_page",) in cursor.fetchall()
 
 
 def test_heading_counts_are_the_codes_they_hold():
@@ -360,9 +377,10 @@ def test_no_seventh_character_table_where_none_applies(client):
 
 def test_code_page_queries_do_not_grow_with_children_or_notes(client, django_assert_max_num_queries):
     # S82 has 3,345 codes under it; E11.9 has notes at four levels; S72.001A sits five levels down.
-    # At most: 2 as any page, 2 for a large tree, 3 read once per content version in a process.
+    # At most: 2 as any page, 2 for a large tree, 3 read once per content version in a process, 1 to prepare
+    # the page's statement once per connection.
     for path in ["/codes/S82/", "/codes/S72/", "/codes/E11.9/", "/codes/S72.001A/", "/codes/M61.2/"]:
-        with django_assert_max_num_queries(2 + 2 + 3):
+        with django_assert_max_num_queries(2 + 2 + 3 + 1):
             assert client.get(path).status_code == 200
 
 
@@ -376,8 +394,8 @@ def test_code_page_queries_with_a_published_article_on_a_large_category(
             article=article, position=position, title=f"Source {position}", url="https://example.org/"
         )
     # The first page after a change: 2 as any page, 2 for the large tree, 2 for the article and its sources,
-    # and the 3 read once per content version (chapters, blocks, codes with articles).
-    with django_assert_max_num_queries(2 + 2 + 2 + 3):
+    # the 3 read once per content version (chapters, blocks, codes with articles), 1 to prepare the statement.
+    with django_assert_max_num_queries(2 + 2 + 2 + 3 + 1):
         html = client.get("/codes/S82/").content.decode()
     assert "Source 4" in html and "Bone forms inside muscles" in html
 
