@@ -1,7 +1,8 @@
 """Each bump of the content version also notifies listeners, so app servers need not ask for it per request.
 
 ``pg_notify`` is delivered when the writing transaction commits (never for one rolled back), carrying the new
-version number; ``conditions.version_watch`` listens in each app process.
+version number; ``conditions.version_watch`` listens in each app process. The function keeps the schema search
+path of the migration: a restore script runs with an empty one.
 """
 
 import importlib
@@ -13,7 +14,8 @@ content_version = importlib.import_module("conditions.migrations.0011_content_ve
 CHANNEL = "icdsite_content_version"
 
 NOTIFYING_BUMP_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION conditions_bump_content_version() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION conditions_bump_content_version() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 DECLARE
     bumped bigint;
 BEGIN
