@@ -94,7 +94,16 @@ if not DEBUG:  # in development runserver and the test live server serve static 
 ROOT_URLCONF = "icdsite.urls"
 WSGI_APPLICATION = "icdsite.wsgi.application"
 
+# The public site's templates are Jinja2 (templates/jinja2/, environment in icdsite/jinja2.py): several times
+# cheaper to render than Django's. The admin, and what Django's own apps render, keep Django's templates
+# (templates/ outside jinja2/, and the apps' own). Neither engine finds the other's files.
 TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "icdsite.jinja2.environment"},
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

@@ -10,7 +10,7 @@ from django.utils.html import escape
 from conditions import pages
 from conditions.models import Article, ArticleSource, Block, Chapter, Code, CodeFacts
 from conditions.models.codes import SEARCH_ONLY_FIELDS
-from conditions.templatetags.code_pages import link_codes
+from conditions.presentation import link_codes
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
 """What search engines and link previews read: titles, descriptions, canonical links, JSON-LD, sitemaps, robots.txt."""
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -69,9 +70,10 @@ def test_published_article_summary_becomes_the_description(client):
         status=Article.Status.PUBLISHED,
     )
     _, head = head_of(client, "/codes/M61.2/")
-    assert (
-        meta(head, "name", "description") == "Bone forms in &quot;muscle&quot; after paralysis &amp; injury."
-    )
+    # Escaped inside the attribute (the quote as &quot; or &#34;: the attribute ends only after it), read back whole.
+    description = meta(head, "name", "description")
+    assert "&amp;" in description
+    assert html.unescape(description) == 'Bone forms in "muscle" after paralysis & injury.'
     data = json_ld(head)
     assert data["description"] == 'Bone forms in "muscle" after paralysis & injury.'
     assert data["alternateName"] == "Bone in muscle </script><b>"

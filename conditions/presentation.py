@@ -1,18 +1,29 @@
-"""Presentation of the code pages: code links inside note text and structured data for search engines."""
+"""Presentation of the public pages, called from their Jinja2 templates (icdsite/jinja2.py makes them globals and
+filters): code links inside note text, code trees, numbers, structured data for search engines, editors' links.
+"""
 
 import json
 import textwrap
 
-from django import template
-from django.template.defaultfilters import floatformat, pluralize
+from django.core.exceptions import ValidationError
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from .. import caching
-from ..addresses import code_url, page_url
-from ..references import CODE_REFERENCE, PARENTHESES
+from . import caching
+from .addresses import code_url, page_url
+from .markdown import render_markdown
+from .models.content import validate_web_url
+from .references import CODE_REFERENCE, PARENTHESES
 
-register = template.Library()
+
+def thousands(number) -> str:
+    """An integer with its thousands grouped, as the site writes counts: 98,505."""
+    return f"{number:,}"
+
+
+def plural(count) -> str:
+    """ "s" unless there is exactly one: ``code{{ n|plural }}``."""
+    return "" if count == 1 else "s"
 
 
 def _code_link(code, text=None):
@@ -35,7 +46,6 @@ def _reference_link(match, known):
     return escape(text)
 
 
-@register.filter
 def link_codes(text, known):
     """Escape a note's text and link the codes, blocks and chapters it names in parentheses.
 
@@ -58,7 +68,6 @@ def link_codes(text, known):
     return mark_safe("".join(out))
 
 
-@register.filter
 def script_json(data):
     """JSON safe inside a <script> element (such as JSON-LD): <, > and & cannot close it."""
     text = json.dumps(data, ensure_ascii=False)
@@ -66,7 +75,6 @@ def script_json(data):
     return mark_safe(text)
 
 
-@register.filter
 def wrap_lines(text, spec="34,3"):
     """``text`` wrapped to lines of at most the first number of characters, at most the second number of lines."""
     width, most = (int(part) for part in spec.split(","))
@@ -77,7 +85,6 @@ def wrap_lines(text, spec="34,3"):
     return lines
 
 
-@register.simple_tag
 def code_description(page):
     """The page's one-line description: the article's summary, else the code, title and billable status."""
     if page.article:
@@ -91,7 +98,6 @@ def code_description(page):
     return f"ICD-10-CM {code.code}: {code.title}. {status}."
 
 
-@register.simple_tag
 def code_json_ld(page, url):
     """schema.org MedicalCondition data of a code page, ready for a JSON-LD <script> element."""
     data = {
@@ -107,7 +113,6 @@ def code_json_ld(page, url):
     return script_json(data)
 
 
-@register.filter
 def lead_ins(notes):
     """Notes with each lead-in line ("code to identify control using:") holding the lines under it.
 
@@ -126,7 +131,6 @@ def lead_ins(notes):
     return shaped
 
 
-@register.filter
 def distinguishing(title, parent_title):
     """What a child's title adds to its parent's: "…, right shoulder" under "Paralytic ... of muscle, shoulder".
 
@@ -140,7 +144,6 @@ def distinguishing(title, parent_title):
     return "…, " + ", ".join(parts[shared:]) if shared else title
 
 
-@register.simple_tag
 def code_tree(nodes, parent_title):
     """The codes under a code as nested lists, each child titled by what distinguishes it from its parent.
 
@@ -163,7 +166,7 @@ def _tree_parts(nodes, parent_title):
             yield ' <span class="badge badge--billable">Billable</span>'
         if node.count:
             yield format_html(
-                ' <span class="muted">({} code{})</span>', floatformat(node.count, "g"), pluralize(node.count)
+                ' <span class="muted">({} code{})</span>', thousands(node.count), plural(node.count)
             )
         if node.children:
             yield from _tree_parts(node.children, node.title)
@@ -171,7 +174,6 @@ def _tree_parts(nodes, parent_title):
     yield "\n</ul>\n"
 
 
-@register.simple_tag
 def note_source(source, references, own_label=""):
     """One level's notes of a kind (``pages.NoteSource``): where they come from, then each note with the codes
     it names linked, a lead-in line holding the lines under it.
@@ -210,3 +212,21 @@ def _note_source_html(source, references, own_label):
         parts.append("</li>")
     parts.append("</ul>\n</div>")
     return mark_safe("".join(parts))
+
+
+def markdown(text: str) -> str:
+    """A description written in Markdown (CommonMark, as OpenAPI says), sanitized like articles."""
+    return mark_safe(render_markdown(text))  # noqa: S308 (render_markdown sanitizes with nh3)
+
+
+def as_json(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def web_url(url: str) -> str:
+    """The address if it is an http or https URL, else "" (a javascript: source stored by any path is no link)."""
+    try:
+        validate_web_url(url)
+    except ValidationError:
+        return ""
+    return url
