@@ -259,7 +259,7 @@ def _notify(number):
 def test_a_listening_process_serves_cached_pages_without_reading_the_version(client, watch):
     client.get(PAGE)  # the first request starts the watch
     _until(lambda: watch.listening, "the watch listens")
-    assert _reads_of_the_version(client)[0] == 1  # read once, then trusted
+    client.get(PAGE)  # reads the version, unless the first request already read it while listening
     reads, response = _reads_of_the_version(client)
     assert (reads, response["X-Cache"]) == (0, "hit")
     from django.db import connection
@@ -274,7 +274,7 @@ def test_a_notification_makes_the_next_request_read_the_version_again(client, wa
     client.get(PAGE)
     _until(lambda: watch.listening, "the watch listens")
     number = ContentVersion.objects.get().number
-    assert _reads_of_the_version(client)[0] == 1
+    client.get(PAGE)
     assert _reads_of_the_version(client)[0] == 0
 
     # A replica that has not replayed the change yet: the version read is older than the notified one, so it
