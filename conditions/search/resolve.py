@@ -137,14 +137,14 @@ class Synonyms:
 _synonyms: tuple = (None, Synonyms(()))  # (content version, the folded synonyms read under it)
 
 
-# Whether any code matches, answered by the search index (migration 0020: an EXISTS here was often planned as
+# Whether any code matches, answered by the search index (migration 0021: an EXISTS here was often planned as
 # a read of the table in order).
 MATCHES_SQL = (
     f"SELECT %(tsquery)s <> '' AND conditions_code_matches(to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))"
 )
 # The same, with the codes that hold an inclusion term (or includes note) equal to one of the phrases, or to
 # one followed by nonessential modifiers ("Hypertension (arterial)"), by a btree index of the terms'
-# upper-case text (migration 0020): ranking lifts those codes and the codes under them. Phrases hold only
+# upper-case text (migration 0021): ranking lifts those codes and the codes under them. Phrases hold only
 # letters, digits and spaces, so they are safe in LIKE patterns.
 CHECK_SQL = f"""
 SELECT CASE WHEN %(check)s

@@ -33,7 +33,7 @@ $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conditions", "0019_inclusion_terms_trigram"),
+        ("conditions", "0020_content_version_notifies"),
     ]
 
     operations = [
