@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 
 from .caching import content_version
+from .search.resolve import CONTENT_VERSION
 
 
 class VersionedMemo:
@@ -32,7 +33,12 @@ class VersionedMemo:
             elif key in self._answers:
                 self._answers.move_to_end(key)
                 return self._answers[key]
-        answer = compute()
+        # Resolving reads the word list and synonyms for this version without asking for it again.
+        token = CONTENT_VERSION.set(version)
+        try:
+            answer = compute()
+        finally:
+            CONTENT_VERSION.reset(token)
         with self._lock:
             if version == self._version:
                 self._answers[key] = answer

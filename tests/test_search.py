@@ -16,6 +16,7 @@ from conditions.indexing import refresh_article_text
 from conditions.models import Article, Code, SearchWord, Synonym
 from conditions.search import Fallback, understand
 from conditions.search.compile import tsquery
+from conditions.search.resolve import Words
 
 
 def parse_query(text):
@@ -717,6 +718,29 @@ def test_autocomplete_completes_phrases(client, typed, first, absent):
     found = [c["code"] for c in client.get("/api/autocomplete", {"q": typed}).json()["results"]]
     assert found[0] == first
     assert not absent & set(found)
+
+
+def test_the_word_list_held_in_memory_answers_as_postgresql_does(monkeypatch):
+    # Resolving looks words up in the word list held per content version, and asks PostgreSQL only for words
+    # not in it (stop words, misspellings): both ways give the same suggestions and results.
+    typed = list(dict.fromkeys(q[:n] for q in [c["query"] for c in RELEVANCE[::8]] for n in range(2, 12)))
+    queries = [c["query"] for c in RELEVANCE[::4]]
+
+    def answers():
+        return [[c.code for c in autocomplete(q)] for q in typed], [codes(q) for q in queries]
+
+    real, used = Words.lookup, []
+
+    def spy(self, words, partial, *, typing):
+        found = real(self, words, partial, typing=typing)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(Words, "lookup", spy)
+    held = answers()
+    assert sum(used) > len(used) / 2  # most look-ups need no query
+    monkeypatch.setattr(Words, "lookup", lambda self, words, partial, *, typing: None)
+    assert answers() == held
 
 
 def test_results_api_and_autocomplete_share_one_ranking(client):

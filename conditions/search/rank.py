@@ -195,7 +195,7 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
         if query.exact
         else ""
     )
-    starts = " OR ".join(f"lower(left({title}, {len(p)})) = %s" for p in phrases)
+    starts = " OR ".join(f"lower(left({title}, {len(p)})) = %s" for p in phrases) or "false"
     factor(
         f"CASE WHEN octet_length({title}) = ANY(%s::int[]) AND upper({title}) = ANY(%s::text[]) THEN 3.0::float8"
         f"{exact} WHEN ascii({title}) = ANY(%s::int[]) AND ({starts}) THEN 1.5::float8 ELSE 1.0::float8 END",
@@ -203,7 +203,7 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
         [p.upper() for p in phrases],
         *([list(query.exact)] * 2 if query.exact else []),
         # The first letter in either case (a letter whose capital is two, as "ß", in its own).
-        sorted({ord(c) for p in phrases for c in (p[0], p[0].upper()) if len(c) == 1}),
+        sorted({ord(c) for p in phrases if p for c in (p[0], p[0].upper()) if len(c) == 1}),
         *phrases,
     )
     factor(prior)
@@ -281,8 +281,8 @@ members AS (
     GROUP BY m.family
 ),
 totals AS (
-    SELECT (SELECT coalesce(sum(CASE WHEN size <= %s THEN size ELSE 1 END), 0) FROM families) AS rows,
-           (SELECT count(*) FROM ranked) AS codes
+    SELECT coalesce(sum(CASE WHEN size <= %s THEN size ELSE 1 END), 0) AS rows, coalesce(sum(size), 0) AS codes
+    FROM families
 )
 SELECT p.code, c.title, c.billable, c.chapter_id, ch.title, p.size, head.code, head.title, m.codes, m.titles,
        t.rows, t.codes

@@ -11,8 +11,10 @@ small SELECTs and never writes.
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -78,8 +80,7 @@ SELECT t.word,
                ORDER BY w.documents DESC, w.word LIMIT {COMPLETIONS}
            ) s WHERE s.documents >= {COMPLETION_SHARE} * s.most ORDER BY s.documents DESC, s.word
        ) END AS completions,
-       c.word AS correction, c.documents AS correction_documents,
-       (SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1) AS version
+       c.word AS correction, c.documents AS correction_documents
 FROM unnest(%(words)s::text[]) AS t(word)
 LEFT JOIN LATERAL (
     SELECT w.word, w.documents FROM conditions_searchword w
@@ -100,7 +101,7 @@ SELECT folded, meaning, code_id FROM (
 ) s
 ORDER BY length DESC, folded
 """
-# The version the synonyms are held for comes with the word look-up (one round trip less per search).
+# The version the word list and synonyms are held for, when the caller has not just read it.
 VERSION_SQL = "SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1"
 
 
@@ -134,7 +135,55 @@ class Synonyms:
         ]
 
 
+WORDS_SQL = "SELECT word, stem, documents FROM conditions_searchword"
+
+
+class Words:
+    """The corpus's word list (``SearchWord``, about 20,000 words) in memory: most look-ups need no query.
+
+    A word of the list is known (and needs no correction), and completes (while typed) to the most
+    common words it starts, as ``WORD_LOOKUP_SQL`` does. A word not in the list is a stop word (known) or
+    unknown, and an unknown one may be corrected: that is PostgreSQL's to say (its dictionary and trigrams),
+    so a query with such a word is looked up there; the stop words found so are remembered.
+    """
+
+    def __init__(self, rows):
+        self.documents = {word: documents for word, _, documents in rows}
+        self.ordered = sorted(self.documents)
+        self.stop_words: set[str] = set()
+
+    def completions(self, start: str) -> list[str]:
+        begins = bisect.bisect_left(self.ordered, start)
+        words = itertools.takewhile(lambda w: w.startswith(start), self.ordered[begins:])
+        best = heapq.nsmallest(
+            COMPLETIONS, (w for w in words if w != start), key=lambda w: (-self.documents[w], w)
+        )
+        return [w for w in best if self.documents[w] >= COMPLETION_SHARE * self.documents[best[0]]]
+
+    def lookup(self, words, partial: str | None, *, typing: bool) -> dict[str, Lookup] | None:
+        """The look-up of each word, or None when a word needs PostgreSQL's."""
+        found = {}
+        for word in words:
+            if word in self.documents or word in self.stop_words:
+                completions = self.completions(word) if word == partial else []
+                found[word] = Lookup(known=True, completions=completions)
+            elif typing and word == partial and (completions := self.completions(word)):
+                # A word being typed that starts words of the list needs no correction; were it a stop word,
+                # its lexeme would drop out of the tsquery, so "known" changes nothing here.
+                found[word] = Lookup(known=False, completions=completions)
+            else:
+                return None
+        return found
+
+    def learn(self, lookup: dict[str, Lookup]) -> None:
+        self.stop_words.update(w for w, info in lookup.items() if info.known and w not in self.documents)
+
+
+# The content version the caller has just read (``conditions.search_cache`` sets it while it computes an
+# answer): the word list and the synonyms are held for it without asking again.
+CONTENT_VERSION: ContextVar = ContextVar("search_content_version", default=None)
 _synonyms: tuple = (None, Synonyms(()))  # (content version, the folded synonyms read under it)
+_words: tuple = (None, Words(()))  # (content version, the word list read under it)
 
 
 # Whether any code matches, answered by the search index (migration 0021: an EXISTS here was often planned as
@@ -252,12 +301,20 @@ def _nearest_code(cursor, text: str) -> str | None:
     return None
 
 
+def _word_list(cursor, version) -> Words:
+    """The word list under ``version``."""
+    global _words
+    held_version, held = _words
+    if version is None or version != held_version:
+        cursor.execute(WORDS_SQL)
+        held = Words(cursor.fetchall())
+        _words = (version, held)
+    return held
+
+
 def _all_synonyms(cursor, version) -> Synonyms:
-    """The folded synonyms under ``version`` (the content version the word look-up read)."""
+    """The folded synonyms under ``version``."""
     global _synonyms
-    if version is False:  # no word was looked up
-        cursor.execute(VERSION_SQL)
-        version = (cursor.fetchone() or (None,))[0]
     held_version, held = _synonyms
     if version is None or version != held_version:
         cursor.execute(SYNONYMS_SQL)
@@ -301,10 +358,8 @@ def _has_matches(cursor, tree: Node | None, pinned) -> bool:
     return cursor.fetchone()[0]
 
 
-def _lookup(cursor, words, partial: str | None) -> tuple[dict[str, Lookup], list | None | bool]:
-    """The look-up of each word, and the content version read with it (False when there was no word)."""
+def _lookup(cursor, words, partial: str | None) -> dict[str, Lookup]:
     cursor.execute(WORD_LOOKUP_SQL, {"words": list(words), "partial": partial or ""})
-    rows = cursor.fetchall()
     return {
         word: Lookup(
             known=known,
@@ -313,8 +368,8 @@ def _lookup(cursor, words, partial: str | None) -> tuple[dict[str, Lookup], list
             # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
             override=bool(correction) and not completions and correction_documents > 3 * stem_documents,
         )
-        for word, known, stem_documents, completions, correction, correction_documents, _ in rows
-    }, (rows[0][-1] if rows else False)
+        for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
+    }
 
 
 def _spaced(words) -> str:
@@ -324,7 +379,15 @@ def _spaced(words) -> str:
 def _resolve_words(cursor, parsed: Parsed) -> Query:
     words = sorted({w for w in parsed.all_words if not w.isdigit()})
     partial = parsed.partial
-    lookup, version = _lookup(cursor, words, partial)
+    version = CONTENT_VERSION.get()
+    if version is None:
+        cursor.execute(VERSION_SQL)
+        version = (cursor.fetchone() or (None,))[0]
+    word_list = _word_list(cursor, version)
+    lookup = word_list.lookup(words, partial, typing=parsed.autocomplete)
+    if lookup is None:
+        lookup = _lookup(cursor, words, partial)
+        word_list.learn(lookup)
     if partial and not parsed.autocomplete and (lookup.get(partial, Lookup()).known or len(partial) < 4):
         partial = None  # on the results page a known or short word is taken as typed
     fixed = _corrected(parsed.clauses, lookup)
