@@ -182,8 +182,19 @@ class Words:
 # The content version the caller has just read (``conditions.search_cache`` sets it while it computes an
 # answer): the word list and the synonyms are held for it without asking again.
 CONTENT_VERSION: ContextVar = ContextVar("search_content_version", default=None)
-_synonyms: tuple = (None, Synonyms(()))  # (content version, the folded synonyms read under it)
-_words: tuple = (None, Words(()))  # (content version, the word list read under it)
+# (what, kind of version) -> (content version, what was read under it). The version comes from the search memo
+# (its key) or from VERSION_SQL (number and time): each kind holds its own copy, so that requests of both
+# kinds (the public search and the admin's code picker) do not reload in turn.
+_held: dict[tuple[str, str], tuple] = {}
+
+
+def _per_version(name: str, version, read):
+    kind = (name, type(version).__name__)
+    held = _held.get(kind)
+    if version is None or held is None or held[0] != version:
+        held = (version, read())
+        _held[kind] = held
+    return held[1]
 
 
 # Whether any code matches, answered by the search index (migration 0021: an EXISTS here was often planned as
@@ -303,24 +314,22 @@ def _nearest_code(cursor, text: str) -> str | None:
 
 def _word_list(cursor, version) -> Words:
     """The word list under ``version``."""
-    global _words
-    held_version, held = _words
-    if version is None or version != held_version:
+
+    def read():
         cursor.execute(WORDS_SQL)
-        held = Words(cursor.fetchall())
-        _words = (version, held)
-    return held
+        return Words(cursor.fetchall())
+
+    return _per_version("words", version, read)
 
 
 def _all_synonyms(cursor, version) -> Synonyms:
     """The folded synonyms under ``version``."""
-    global _synonyms
-    held_version, held = _synonyms
-    if version is None or version != held_version:
+
+    def read():
         cursor.execute(SYNONYMS_SQL)
-        held = Synonyms(cursor.fetchall())
-        _synonyms = (version, held)
-    return held
+        return Synonyms(cursor.fetchall())
+
+    return _per_version("synonyms", version, read)
 
 
 def _check(cursor, fields: dict) -> bool:
