@@ -80,7 +80,8 @@ SELECT t.word,
                ORDER BY w.documents DESC, w.word LIMIT {COMPLETIONS}
            ) s WHERE s.documents >= {COMPLETION_SHARE} * s.most ORDER BY s.documents DESC, s.word
        ) END AS completions,
-       c.word AS correction, c.documents AS correction_documents
+       c.word AS correction, c.documents AS correction_documents,
+       (SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1) AS version
 FROM unnest(%(words)s::text[]) AS t(word)
 LEFT JOIN LATERAL (
     SELECT w.word, w.documents FROM conditions_searchword w
@@ -101,7 +102,7 @@ SELECT folded, meaning, code_id FROM (
 ) s
 ORDER BY length DESC, folded
 """
-# The version the word list and synonyms are held for, when the caller has not just read it.
+# The version the synonyms are held for, when neither the caller nor the word look-up read it.
 VERSION_SQL = "SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1"
 
 
@@ -183,7 +184,7 @@ class Words:
 # answer): the word list and the synonyms are held for it without asking again.
 CONTENT_VERSION: ContextVar = ContextVar("search_content_version", default=None)
 # (what, kind of version) -> (content version, what was read under it). The version comes from the search memo
-# (its key) or from VERSION_SQL (number and time): each kind holds its own copy, so that requests of both
+# (its key) or from the word look-up (number and time): each kind holds its own copy, so that requests of both
 # kinds (the public search and the admin's code picker) do not reload in turn.
 _held: dict[tuple[str, str], tuple] = {}
 
@@ -324,6 +325,9 @@ def _word_list(cursor, version) -> Words:
 
 def _all_synonyms(cursor, version) -> Synonyms:
     """The folded synonyms under ``version``."""
+    if version is None:
+        cursor.execute(VERSION_SQL)
+        version = (cursor.fetchone() or (None,))[0]
 
     def read():
         cursor.execute(SYNONYMS_SQL)
@@ -367,8 +371,10 @@ def _has_matches(cursor, tree: Node | None, pinned) -> bool:
     return cursor.fetchone()[0]
 
 
-def _lookup(cursor, words, partial: str | None) -> dict[str, Lookup]:
+def _lookup(cursor, words, partial: str | None) -> tuple[dict[str, Lookup], list | None]:
+    """The look-up of each word, and the content version read with it (None when there was no word)."""
     cursor.execute(WORD_LOOKUP_SQL, {"words": list(words), "partial": partial or ""})
+    rows = cursor.fetchall()
     return {
         word: Lookup(
             known=known,
@@ -377,8 +383,8 @@ def _lookup(cursor, words, partial: str | None) -> dict[str, Lookup]:
             # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
             override=bool(correction) and not completions and correction_documents > 3 * stem_documents,
         )
-        for word, known, stem_documents, completions, correction, correction_documents in cursor.fetchall()
-    }
+        for word, known, stem_documents, completions, correction, correction_documents, _ in rows
+    }, (rows[0][-1] if rows else None)
 
 
 def _spaced(words) -> str:
@@ -388,15 +394,17 @@ def _spaced(words) -> str:
 def _resolve_words(cursor, parsed: Parsed) -> Query:
     words = sorted({w for w in parsed.all_words if not w.isdigit()})
     partial = parsed.partial
+    # Under the version the search memo has just read, the word list held for it answers most look-ups; else
+    # (a word it cannot answer for, or no memo: the admin, the shell) the look-up reads the version too.
     version = CONTENT_VERSION.get()
-    if version is None:
-        cursor.execute(VERSION_SQL)
-        version = (cursor.fetchone() or (None,))[0]
-    word_list = _word_list(cursor, version)
-    lookup = word_list.lookup(words, partial, typing=parsed.autocomplete)
+    word_list = _word_list(cursor, version) if version is not None else None
+    lookup = word_list.lookup(words, partial, typing=parsed.autocomplete) if word_list else None
     if lookup is None:
-        lookup = _lookup(cursor, words, partial)
-        word_list.learn(lookup)
+        lookup, read = _lookup(cursor, words, partial)
+        if word_list:
+            word_list.learn(lookup)
+        else:
+            version = read
     if partial and not parsed.autocomplete and (lookup.get(partial, Lookup()).known or len(partial) < 4):
         partial = None  # on the results page a known or short word is taken as typed
     fixed = _corrected(parsed.clauses, lookup)
