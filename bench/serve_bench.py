@@ -5,8 +5,9 @@ serving a saved copy of a code page (the static reference) and deploy/nginx.conf
 reverse-proxy cache), then runs wrk for each endpoint at 16 and 64 connections and once with one client.
 Prints req/s, p50, p95, p99 and errors per endpoint, each as a ratio to nginx's static copy and to
 /robots.txt through Django, and the most PostgreSQL connections the app held (the bound is
-WEB_CONCURRENCY x GUNICORN_THREADS). Then compares workers x threads shapes on random code pages and the home
-page (BENCH_WORKERS, e.g. "4x2,4x1"; empty skips it). wrk asks for gzip, as browsers do.
+WEB_CONCURRENCY x (GUNICORN_THREADS + 1): the pools and each worker's content version watch). Then compares
+workers x threads shapes on random code pages and the home page (BENCH_WORKERS, e.g. "4x2,4x1"; empty skips
+it). wrk asks for gzip, as browsers do.
 Run with `make bench-serve` (BENCH_SECONDS=20 by default).
 """
 
@@ -102,7 +103,8 @@ class ConnectionCounter(threading.Thread):
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stopping.is_set():
                 (count,) = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME]
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name IN (%s, %s)",
+                    [APP_NAME, f"{APP_NAME} (version watch)"],
                 ).fetchone()
                 self.most = max(self.most, count)
                 time.sleep(0.05)

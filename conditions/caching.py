@@ -34,6 +34,7 @@ from django.utils.http import http_date, quote_etag
 from icdsite.compression import precompress
 
 from .models import Article, ContentVersion
+from .version_watch import WATCH
 
 CACHE_PREFIX = "icdsite:page"
 
@@ -42,6 +43,7 @@ CACHE_PREFIX = "icdsite:page"
 class Version:
     key: str
     changed_at: datetime
+    number: int = 0
 
 
 # The content version of the public page being rendered (set by ``public_page``).
@@ -66,8 +68,24 @@ def per_version(name, compute, otherwise=None):
     return held[1]
 
 
-def content_version() -> Version:
-    """The current content version, in one query.
+def content_version(request=None) -> Version:
+    """The current content version: known in this process while it listens for changes, else one query.
+
+    With ``CONTENT_VERSION_WATCH`` on (production), a process that listens for the version's notifications
+    (``conditions.version_watch``) reads it only after a change or when a scheduled article's time comes. A
+    signed-in editor's request (a session cookie) always reads it, so what an editor just did shows on their
+    next request whichever process serves it; visitors see it once the notification arrives, within
+    milliseconds of the commit.
+    """
+    if not settings.CONTENT_VERSION_WATCH or (
+        request is not None and settings.SESSION_COOKIE_NAME in request.COOKIES
+    ):
+        return _read_version()[0]
+    return WATCH.current(_read_version)
+
+
+def _read_version() -> tuple[Version, datetime | None]:
+    """The version and the time of the next scheduled publication, in one query.
 
     Read from the database the page itself reads from (a replica for public pages when one is set): a version
     read from the primary while the replica lags would store the replica's older page under the new key.
@@ -76,22 +94,23 @@ def content_version() -> Version:
     with connections[router.db_for_read(ContentVersion)].cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT v.number, GREATEST(v.changed_at, max(a.publish_at)), count(a.id)
+            SELECT v.number, GREATEST(v.changed_at, max(a.publish_at)), count(a.id),
+                   (SELECT min(publish_at) FROM {article} WHERE status = %s AND publish_at > now())
             FROM {version} v
             LEFT JOIN {article} a
               ON a.status = %s AND a.publish_at > v.changed_at AND a.publish_at <= now()
             WHERE v.id = 1
             GROUP BY v.number, v.changed_at
             """,
-            [Article.Status.PUBLISHED],
+            [Article.Status.PUBLISHED, Article.Status.PUBLISHED],
         )
         row = cursor.fetchone()
     if row is None:  # a flushed test database: no version row yet
-        return Version("0", datetime(2000, 1, 1, tzinfo=UTC))
-    number, changed_at, due = row
+        return Version("0", datetime(2000, 1, 1, tzinfo=UTC)), None
+    number, changed_at, due, next_due = row
     # The time makes the key unique even when a number comes back (a rolled-back transaction, a restored
     # backup): a page cached under it can never be taken for another state of the content.
-    return Version(f"{number}.{changed_at.timestamp():.6f}.{due}", changed_at)
+    return Version(f"{number}.{changed_at.timestamp():.6f}.{due}", changed_at, number), next_due
 
 
 @cache
@@ -131,7 +150,7 @@ def public_page(view):
     def wrapped(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
-        version = content_version()
+        version = content_version(request)
         etag = quote_etag(f"{version.key}-{code_release()}")
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=int(version.changed_at.timestamp())
@@ -194,7 +213,7 @@ def cached_sitemap(view):
         page = request.GET.get("p", "1")
         if not page.isdigit() or len(page) > 6:
             return view(request, *args, **kwargs)  # the sitemap view answers 404
-        version = content_version()
+        version = content_version(request)
         key = ":".join(
             [
                 "icdsite:sitemap",

@@ -10,9 +10,11 @@ The number of queries does not depend on how many children or notes there are.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.db import connections, router
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 
@@ -21,6 +23,7 @@ from .addresses import code_url
 from .icd10cm import canonical_code
 from .images import PHONE_WIDTH
 from .models import Article, Block, Chapter, Code, CodeFacts, NextYearCode, Note, RetiredCode
+from .models.codes import SEARCH_ONLY_FIELDS
 
 # Above this many codes under it, a code page lists its direct children with
 # counts instead of the whole tree (S82 has 3,345 codes under it).
@@ -49,17 +52,35 @@ class NoteGroup:
 
 
 @dataclass
-class TreeNode:
-    """A code under the page's code, with the codes under it (or, in a large tree, only their ``count``)."""
+class CodeLink:
+    """A code named on a page (its neighbours in official order), linked to its own page."""
 
     code: str
     title: str
+
+    def get_absolute_url(self):
+        return code_url(self.code)
+
+
+@dataclass
+class TreeNode(CodeLink):
+    """A code under the page's code, with the codes under it (or, in a large tree, only their ``count``)."""
+
     billable: bool
     count: int | None = None
     children: list[TreeNode] = field(default_factory=list)
 
-    def get_absolute_url(self):
-        return code_url(self.code)
+
+@dataclass(frozen=True)
+class NoteRow:
+    """An official note as a page reads it (``Note``'s columns without the model around them)."""
+
+    owner_type: str
+    owner: str
+    kind: str
+    position: int
+    text: str
+    references: dict
 
 
 @dataclass
@@ -85,8 +106,8 @@ class CodePage:
     seventh_notes: list[str]
     seventh_current: str | None
     article: Article | None
-    previous: Code | None
-    next: Code | None
+    previous: CodeLink | None
+    next: CodeLink | None
     illustration: Illustration | None = None
     plain_words: plain_words.PlainWords | None = None
     # The nearest ancestor's article, shown on a code that has none of its own ("About M77.1 ...").
@@ -146,14 +167,13 @@ def article_illustration(article):
 
 def code_page(code_string):
     """Everything the page of ``code_string`` (canonical form) shows; raises Code.DoesNotExist."""
-    rows = list(Code.objects.lineage(code_string))
-    if not rows or rows[-1].code != code_string:
+    found = _page_rows(code_string)
+    if found is None:
         raise Code.DoesNotExist(code_string)
-    code, ancestors = rows[-1], rows[:-1]
+    code, ancestors, notes, facts, neighbours, tree_rows = found
     chapters, blocks = caching.per_version("headings", _all_headings, otherwise=lambda: _headings_of(code))
     code.chapter, code.block = chapters[code.chapter_id], blocks[code.block_id]
-    tree, complete, total, billable = _code_tree(code)
-    notes = list(Note.objects.raw(NOTES_SQL, [code.chapter_id, code.block_id, [code.code, *code.ancestors]]))
+    tree, complete, total, billable = _code_tree(code, tree_rows)
     seventh_source = next((c for c in [code, *reversed(ancestors)] if c.seventh_characters), None)
     seventh_current = _seventh_character(code, seventh_source)
     article, family_article = _articles(code, ancestors)
@@ -175,8 +195,8 @@ def code_page(code_string):
         article=article,
         family_article=family_article,
         plain_words=_plain_words(code, ancestors, notes, seventh_source, seventh_current, billable),
-        facts=next(iter(CodeFacts.objects.raw(FACTS_SQL, [code.code])), None),
-        **_neighbours(code),
+        facts=facts,
+        **neighbours,
     )
 
 
@@ -323,16 +343,12 @@ def _seventh_character(code, source):
     return code.code[-1]
 
 
-def _code_tree(code):
+def _code_tree(code, rows):
     """The codes under ``code`` as nested nodes, or its direct children with counts when there are many.
 
+    ``rows`` are the first ``TREE_LIMIT + 1`` codes under it (code, title, billable, depth) in official order.
     Returns (nodes, whether the whole tree is shown, codes under it, billable codes under it).
     """
-    if code.billable:  # a billable code has no codes under it
-        return [], True, 0, 0
-    rows = list(
-        Code.objects.descendants_of(code).values_list("code", "title", "billable", "depth")[: TREE_LIMIT + 1]
-    )
     if len(rows) <= TREE_LIMIT:
         return _nest(rows, code.depth), True, len(rows), sum(1 for row in rows if row[2])
     # Group every code below by the child it sits under: ancestors[depth] is that child.
@@ -366,9 +382,78 @@ def _nest(rows, top_depth):
     return roots
 
 
-# A code page's rows are read with SQL written once (as Code.objects.lineage is): building these queries with
-# the ORM cost more CPU than running them (a code page's data went from 2.7 to about 1.3 ms).
-FACTS_SQL = f"SELECT * FROM {CodeFacts._meta.db_table} WHERE {CodeFacts._meta.pk.column} = %s"
+# A code page's rows are read in one query written in SQL, each part as JSON: building these queries with the ORM
+# cost more CPU than running them, and each query more again (a round trip, a cursor, model rows). The parts:
+# the code and its ancestors (category first; the columns of Code.objects.lineage), the notes that apply (its
+# chapter's, its block's, its own and its ancestors'), its coding data, its neighbours in official order and,
+# unless it is billable (no codes under it), the first TREE_LIMIT + 1 codes under it.
+_LINEAGE_FIELDS = [f for f in Code._meta.concrete_fields if f.name not in SEARCH_ONLY_FIELDS]
+_NOTE_COLUMNS = [f.name for f in NoteRow.__dataclass_fields__.values()]
+PAGE_SQL = f"""
+WITH own AS (
+    SELECT code, ancestors || code AS lineage, chapter_id, block_id, sort_order, billable
+    FROM {Code._meta.db_table} WHERE code = %s
+)
+SELECT
+    (SELECT json_agg(json_build_array({", ".join(f"c.{f.column}" for f in _LINEAGE_FIELDS)}) ORDER BY c.depth)
+     FROM {Code._meta.db_table} c WHERE c.code = ANY(own.lineage::varchar[])),
+    (SELECT json_agg(json_build_array({", ".join(f"n.{column}" for column in _NOTE_COLUMNS)})
+                     ORDER BY n.kind, n.position)
+     FROM {Note._meta.db_table} n
+     WHERE (n.owner_type = '{Note.Owner.CHAPTER}' AND n.owner = own.chapter_id::text)
+        OR (n.owner_type = '{Note.Owner.BLOCK}' AND n.owner = own.block_id)
+        OR (n.owner_type = '{Note.Owner.CODE}' AND n.owner = ANY(own.lineage::varchar[]))),
+    (SELECT row_to_json(f) FROM {CodeFacts._meta.db_table} f WHERE f.{CodeFacts._meta.pk.column} = own.code),
+    (SELECT json_build_array(p.code, p.title) FROM {Code._meta.db_table} p
+     WHERE p.sort_order < own.sort_order ORDER BY p.sort_order DESC LIMIT 1),
+    (SELECT json_build_array(x.code, x.title) FROM {Code._meta.db_table} x
+     WHERE x.sort_order > own.sort_order ORDER BY x.sort_order LIMIT 1),
+    CASE WHEN NOT own.billable THEN
+        (SELECT json_agg(json_build_array(t.code, t.title, t.billable, t.depth) ORDER BY t.sort_order)
+         FROM (SELECT code, title, billable, depth, sort_order FROM {Code._meta.db_table}
+               WHERE ancestors @> ARRAY[own.code]::varchar[] ORDER BY sort_order LIMIT {TREE_LIMIT + 1}) t)
+    END
+FROM own
+"""
+
+
+# Planning that statement costs PostgreSQL more than running it: each connection prepares it once (a prepared
+# statement lasts as long as its connection, whatever the transactions do), then only executes it.
+PREPARE_PAGE_SQL = "PREPARE icdsite_code_page(varchar) AS " + PAGE_SQL.replace("%s", "$1")
+_prepared = weakref.WeakSet()  # the psycopg connections that hold it
+
+
+def _page_rows(code_string):
+    """(code, ancestors, notes, coding data, neighbours, rows under it) of one code in one query, or None."""
+    alias = router.db_for_read(Code)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.connection not in _prepared:
+            cursor.execute(PREPARE_PAGE_SQL)
+            _prepared.add(connection.connection)
+        cursor.execute("EXECUTE icdsite_code_page(%s)", [code_string])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    lineage, notes, facts, previous, following, tree_rows = row
+    codes = [Code.from_db(alias, [f.attname for f in _LINEAGE_FIELDS], values) for values in lineage]
+    return (
+        codes[-1],
+        codes[:-1],
+        [NoteRow(*values) for values in notes or []],
+        _facts(alias, facts) if facts else None,
+        {
+            "previous": CodeLink(*previous) if previous else None,
+            "next": CodeLink(*following) if following else None,
+        },
+        [tuple(values) for values in tree_rows or []],
+    )
+
+
+def _facts(alias, columns):
+    """A CodeFacts row from its columns as JSON (every field is a JSON type: text, numbers, arrays, JSON)."""
+    fields = CodeFacts._meta.concrete_fields
+    return CodeFacts.from_db(alias, [f.attname for f in fields], [columns[f.column] for f in fields])
 
 
 def _all_headings():
@@ -385,31 +470,6 @@ def _headings_of(code):
         {code.chapter_id: Chapter.objects.defer("search_vector").get(pk=code.chapter_id)},
         {code.block_id: Block.objects.defer("search_vector").get(pk=code.block_id)},
     )
-
-
-# The notes that apply to a code: its chapter's, its block's, its own and its ancestors' (written in SQL: building
-# this query with the ORM cost more than running it).
-NOTES_SQL = f"""
-SELECT * FROM conditions_note
-WHERE (owner_type = '{Note.Owner.CHAPTER}' AND owner = %s)
-   OR (owner_type = '{Note.Owner.BLOCK}' AND owner = %s)
-   OR (owner_type = '{Note.Owner.CODE}' AND owner = ANY(%s))
-ORDER BY kind, position
-"""
-
-NEIGHBOURS_SQL = """
-(SELECT code, title, sort_order FROM conditions_code WHERE sort_order < %s ORDER BY sort_order DESC LIMIT 1)
-UNION ALL
-(SELECT code, title, sort_order FROM conditions_code WHERE sort_order > %s ORDER BY sort_order LIMIT 1)
-"""
-
-
-def _neighbours(code):
-    """The codes before and after ``code`` in official order (written in SQL: the ORM's union costs more)."""
-    found = {"previous": None, "next": None}
-    for row in Code.objects.raw(NEIGHBOURS_SQL, [code.sort_order, code.sort_order]):
-        found["previous" if row.sort_order < code.sort_order else "next"] = row
-    return found
 
 
 def note_references(notes):

@@ -1,7 +1,8 @@
 """gunicorn settings for `make serve` and production, read from the environment.
 
-Workers x threads is the most requests served at once, and also the most PostgreSQL
-connections the site opens: each worker's pool holds as many connections as it has threads.
+Workers x threads is the most requests served at once. Each worker's pool holds as many PostgreSQL
+connections as it has threads, plus one that listens for content changes (conditions.version_watch):
+the site opens at most workers x (threads + 1) connections.
 """
 
 import multiprocessing
@@ -13,7 +14,7 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 worker_class = "gthread" if threads > 1 else "sync"
-# One pooled connection per thread: the bound on connections is workers x threads.
+# One pooled connection per thread, plus the listening one: the bound is workers x (threads + 1).
 os.environ.setdefault("DB_POOL_MAX_SIZE", str(threads))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20

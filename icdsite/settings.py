@@ -189,6 +189,10 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 3600))  # 0 turns 
 PAGE_MAX_AGE = int(os.environ.get("PAGE_MAX_AGE", 60))  # browsers
 PAGE_SHARED_MAX_AGE = int(os.environ.get("PAGE_SHARED_MAX_AGE", 300))  # CDNs and reverse proxies (s-maxage)
 SITEMAP_CACHE_SECONDS = int(os.environ.get("SITEMAP_CACHE_SECONDS", 3600))
+# Each process listens for the content version's change notifications (one more PostgreSQL connection per
+# process) instead of reading the version on every request (conditions.version_watch). Off under DEBUG: the
+# tests' writes never commit, so they would never notify.
+CONTENT_VERSION_WATCH = env_bool("CONTENT_VERSION_WATCH", not DEBUG)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

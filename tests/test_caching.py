@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from conditions import icd10cm, loading, services
 from conditions.caching import content_version
-from conditions.models import Article
+from conditions.models import Article, ContentVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +213,134 @@ def test_responses_with_a_csrf_token_or_session_are_not_compressed(client, publi
     admin = client.get("/admin/conditions/article/", HTTP_ACCEPT_ENCODING="gzip")
     assert admin.status_code == 200
     assert "Content-Encoding" not in admin
+
+
+# --- The content version watch (conditions.version_watch) ---------------------------------------------------
+@pytest.fixture
+def watch(settings, monkeypatch):
+    """A process that listens for the content version's notifications, as production runs (DEBUG off)."""
+    from conditions import caching, version_watch
+
+    settings.CONTENT_VERSION_WATCH = True
+    watching = version_watch.VersionWatch(check_seconds=0.2)
+    monkeypatch.setattr(caching, "WATCH", watching)
+    yield watching
+    watching.stop()
+
+
+def _until(condition, what):
+    import time
+
+    for _ in range(200):  # at most 10 s: the listening thread's reconnection takes half a second
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"never: {what}")
+
+
+def _reads_of_the_version(client, path=PAGE, **headers):
+    """How many times serving ``path`` read the content version, and the response."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, **headers)
+    return sum("conditions_contentversion" in query["sql"] for query in queries.captured_queries), response
+
+
+def _notify(number):
+    """What the content version trigger sends when a write commits (the tests' own writes never commit)."""
+    from tests.servers import direct_connection
+
+    with direct_connection() as conn:
+        conn.execute("SELECT pg_notify('icdsite_content_version', %s)", [str(number)])
+
+
+def test_a_listening_process_serves_cached_pages_without_reading_the_version(client, watch):
+    client.get(PAGE)  # the first request starts the watch
+    _until(lambda: watch.listening, "the watch listens")
+    client.get(PAGE)  # reads the version, unless the first request already read it while listening
+    reads, response = _reads_of_the_version(client)
+    assert (reads, response["X-Cache"]) == (0, "hit")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(PAGE)["X-Cache"] == "hit"
+    assert queries.captured_queries == []  # a page cache hit costs no query at all
+
+
+def test_a_notification_makes_the_next_request_read_the_version_again(client, watch):
+    client.get(PAGE)
+    _until(lambda: watch.listening, "the watch listens")
+    number = ContentVersion.objects.get().number
+    client.get(PAGE)
+    assert _reads_of_the_version(client)[0] == 0
+
+    # A replica that has not replayed the change yet: the version read is older than the notified one, so it
+    # is read again on every request until it has caught up.
+    generation = watch._generation
+    _notify(number + 1)
+    _until(lambda: watch._generation != generation, "the notification arrives")
+    assert [_reads_of_the_version(client)[0] for _ in range(3)] == [1, 1, 1]
+
+    generation = watch._generation
+    _notify(number)  # caught up (here: the same database)
+    _until(lambda: watch._generation != generation, "the notification arrives")
+    assert [_reads_of_the_version(client)[0] for _ in range(3)] == [1, 0, 0]
+
+
+def test_a_signed_in_editor_always_reads_the_version(client, watch, settings):
+    client.get(PAGE)
+    _until(lambda: watch.listening, "the watch listens")
+    client.get(PAGE)
+    assert _reads_of_the_version(client)[0] == 0
+    client.cookies[settings.SESSION_COOKIE_NAME] = "an-editors-session"
+    assert _reads_of_the_version(client)[0] == 1
+    assert _reads_of_the_version(client)[0] == 1
+
+
+def test_a_lost_listening_connection_is_replaced_and_the_version_read_again(client, watch):
+    from tests.servers import direct_connection
+
+    def watching(conn):
+        return conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s", ["%(version watch)"]
+        ).fetchall()
+
+    client.get(PAGE)
+    _until(lambda: watch.listening, "the watch listens")
+    client.get(PAGE)
+    assert _reads_of_the_version(client)[0] == 0
+    with direct_connection() as conn:
+        _until(lambda: len(watching(conn)) == 1, "only this test's watch listens")  # others stop within 0.2 s
+        [(pid,)] = watching(conn)
+        conn.execute("SELECT pg_terminate_backend(%s)", [pid])
+    _until(lambda: not watch.listening, "the watch notices")
+    # Not listening: every request reads the version (whatever changed meanwhile shows).
+    assert [_reads_of_the_version(client)[0] for _ in range(2)] == [1, 1]
+    _until(lambda: watch.listening, "the watch listens again")
+    assert [_reads_of_the_version(client)[0] for _ in range(3)] == [1, 0, 0]
+
+
+def test_a_listening_process_shows_a_scheduled_article_when_its_time_comes(
+    client, publisher, watch, time_machine
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    article = _article(publisher)
+    services.article_submit(article=article, user=publisher)
+    now = timezone.now()
+    services.article_publish(
+        article=Article.objects.get(pk=article.pk), user=publisher, publish_at=now + timedelta(hours=1)
+    )
+    client.get(PAGE)
+    _until(lambda: watch.listening, "the watch listens")
+    assert b"Tennis elbow, in plain words" not in client.get(PAGE).content
+    assert _reads_of_the_version(client)[0] == 0
+    time_machine.move_to(now + timedelta(hours=2))
+    reads, response = _reads_of_the_version(client)
+    assert reads == 1
+    assert b"Tennis elbow, in plain words" in response.content

@@ -7,7 +7,9 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from conditions.models import Article, ArticleSource, Block, Chapter, Code
+from conditions import pages
+from conditions.models import Article, ArticleSource, Block, Chapter, Code, CodeFacts
+from conditions.models.codes import SEARCH_ONLY_FIELDS
 from conditions.presentation import link_codes
 
 pytestmark = pytest.mark.django_db
@@ -195,35 +197,62 @@ def test_save_button_is_rendered_hidden_for_javascript_to_reveal(client):
     assert 'src="/static/js/save.js" defer' in html
 
 
-def test_lineage_is_the_code_and_its_ancestors_in_one_query(django_assert_num_queries):
-    with django_assert_num_queries(1):
-        codes = [c.code for c in Code.objects.lineage("S72.001A")]
-    assert codes == ["S72", "S72.0", "S72.00", "S72.001", "S72.001A"]
-    assert [c.code for c in Code.objects.lineage("A00")] == ["A00"]
-    assert list(Code.objects.lineage("Z99.999")) == []
+def test_a_code_page_reads_the_code_with_its_ancestors_category_first():
+    page = pages.code_page("S72.001A")
+    assert [c.code for c in [*page.ancestors, page.code]] == ["S72", "S72.0", "S72.00", "S72.001", "S72.001A"]
+    # Read as JSON in one query, each value is what the ORM reads: text, numbers, arrays, JSON.
+    for shown in [*page.ancestors, page.code]:
+        stored = Code.objects.get(code=shown.code)
+        for field in Code._meta.concrete_fields:
+            if field.name not in SEARCH_ONLY_FIELDS:
+                assert getattr(shown, field.attname) == getattr(stored, field.attname), (shown, field.name)
+    assert page.ancestors[0].seventh_characters  # S72 defines them
+    facts = CodeFacts.objects.get(code="S72.001A")
+    for field in CodeFacts._meta.concrete_fields:
+        assert getattr(page.facts, field.attname) == getattr(facts, field.attname), field.name
+    assert pages.code_page("A00").ancestors == []
+    with pytest.raises(Code.DoesNotExist):
+        pages.code_page("Z99.999")
 
 
 def test_code_pages_cost_a_fixed_few_queries(
     client, django_assert_max_num_queries, django_assert_num_queries
 ):
-    """Version, lineage, coding data, notes and neighbours; the codes under a code only when it has some (a
-    billable code has none). The chapters and blocks and the codes with articles are read once per content
-    version in each process."""
-    with django_assert_max_num_queries(5 + 3):
+    """The content version, then one query for the code, its ancestors, its notes, its coding data, its neighbours
+    and the codes under it; a large tree adds its children and the counts under each. The chapters and blocks
+    and the codes with articles are read once per content version in each process, the page's statement is
+    prepared once per connection."""
+    with django_assert_max_num_queries(2 + 3 + 1):
         page(client, "/codes/I10/")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(2):
         page(client, "/codes/S72.001A/")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(2):
         page(client, "/codes/A00.0/")
-    with django_assert_num_queries(6):
-        page(client, "/codes/A00/")  # + the codes under it
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(2):
+        page(client, "/codes/A00/")  # the codes under it come in the same query
+    with django_assert_num_queries(4):
         page(client, "/codes/S82/")  # a large tree: its children and the counts under each, instead
     make_article("M77.11")  # a new content version: the per-version reads again, then the article and sources
-    with django_assert_num_queries(5 + 3 + 2):
+    with django_assert_num_queries(2 + 3 + 2):
         assert "Paralytic myositis ossificans" in page(client, "/codes/M77.11/")
-    with django_assert_num_queries(5):  # a code beside it, in the same version: nothing is read again
+    with django_assert_num_queries(2):  # a code beside it, in the same version: nothing is read again
         assert "Paralytic myositis ossificans" not in page(client, "/codes/M77.12/")
+
+
+def test_the_page_statement_is_prepared_once_per_connection(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def prepares(path):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return sum(query["sql"].startswith("PREPARE") for query in queries.captured_queries)
+
+    assert prepares("/codes/E11.9/") <= 1
+    assert [prepares(path) for path in ("/codes/E11.8/", "/codes/S82/", "/codes/A00/")] == [0, 0, 0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        assert ("icdsite_code_page",) in cursor.fetchall()
 
 
 def test_heading_counts_are_the_codes_they_hold():
@@ -348,9 +377,10 @@ def test_no_seventh_character_table_where_none_applies(client):
 
 def test_code_page_queries_do_not_grow_with_children_or_notes(client, django_assert_max_num_queries):
     # S82 has 3,345 codes under it; E11.9 has notes at four levels; S72.001A sits five levels down.
-    # At most: 5 as any page, 3 for a large tree, 3 read once per content version in a process.
+    # At most: 2 as any page, 2 for a large tree, 3 read once per content version in a process, 1 to prepare
+    # the page's statement once per connection.
     for path in ["/codes/S82/", "/codes/S72/", "/codes/E11.9/", "/codes/S72.001A/", "/codes/M61.2/"]:
-        with django_assert_max_num_queries(5 + 3 + 3):
+        with django_assert_max_num_queries(2 + 2 + 3 + 1):
             assert client.get(path).status_code == 200
 
 
@@ -363,9 +393,9 @@ def test_code_page_queries_with_a_published_article_on_a_large_category(
         ArticleSource.objects.create(
             article=article, position=position, title=f"Source {position}", url="https://example.org/"
         )
-    # The first page after a change: 5 as any page, 3 for the large tree, 2 for the article and its sources,
-    # and the 3 read once per content version (chapters, blocks, codes with articles).
-    with django_assert_max_num_queries(5 + 3 + 2 + 3):
+    # The first page after a change: 2 as any page, 2 for the large tree, 2 for the article and its sources,
+    # the 3 read once per content version (chapters, blocks, codes with articles), 1 to prepare the statement.
+    with django_assert_max_num_queries(2 + 2 + 2 + 3 + 1):
         html = client.get("/codes/S82/").content.decode()
     assert "Source 4" in html and "Bone forms inside muscles" in html
 

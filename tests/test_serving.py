@@ -43,7 +43,8 @@ def sample_paths(django_db_setup, django_db_blocker):
 
 
 class ConnectionCounter(threading.Thread):
-    """Samples pg_stat_activity every 20 ms and keeps the most connections seen for one application name."""
+    """Samples pg_stat_activity every 20 ms and keeps the most connections seen for one application name
+    (its pools' connections and its processes' content version watch, conditions.version_watch)."""
 
     def __init__(self, application_name):
         super().__init__(daemon=True)
@@ -56,8 +57,8 @@ class ConnectionCounter(threading.Thread):
         with direct_connection() as conn:
             while not self.stopping.is_set():
                 count = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                    [self.application_name],
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name IN (%s, %s)",
+                    [self.application_name, f"{self.application_name} (version watch)"],
                 ).fetchone()[0]
                 self.most = max(self.most, count)
                 self.samples += 1
@@ -101,7 +102,8 @@ def test_development_server_holds_32_concurrent_clients(sample_paths, django_db_
 
 @pytest.fixture(scope="module")
 def make_serve(django_db_setup, django_db_blocker):
-    """`make serve` on a free port against the test database: 2 workers x 2 threads, so at most 4 connections."""
+    """`make serve` on a free port against the test database: 2 workers x (2 threads + the version watch), so at
+    most 6 connections."""
     with django_db_blocker.unblock():
         port, name = free_port(), "icdsite-test-serve"
         env = {
@@ -119,7 +121,7 @@ def test_make_serve_holds_32_concurrent_clients(make_serve, sample_paths):
     base, name, _ = make_serve
     status, headers, _ = get(base + "/codes/M61.2/")
     assert status == 200
-    assert_holds(base, sample_paths, ConnectionCounter(name), bound=4)
+    assert_holds(base, sample_paths, ConnectionCounter(name), bound=6)
 
 
 def test_make_serve_makes_a_throwaway_secret_key_and_says_so(make_serve):
@@ -192,6 +194,44 @@ def test_make_serve_writes_one_json_line_per_request(make_serve):
     assert (line["method"], line["path"], line["status"]) == ("GET", "/codes/M61.2/", 200)
     assert line["duration_ms"] > 0
     assert line["time"].endswith("+00:00")
+
+
+def test_make_serve_shows_a_committed_change_on_the_next_requests_of_every_worker(make_serve):
+    """Each worker trusts the content version it read until PostgreSQL notifies a change (no query per page
+    cache hit); a committed change shows on the requests that follow, whichever worker answers them."""
+    base, name, _ = make_serve
+    page, code = "/codes/M62.81/", "M62.81"
+
+    def until(condition, what):
+        deadline = time.monotonic() + 20
+        while not condition():
+            assert time.monotonic() < deadline, f"never: {what}"
+            time.sleep(0.05)
+
+    with direct_connection() as conn:
+        (title,) = conn.execute("SELECT title FROM conditions_code WHERE code = %s", [code]).fetchone()
+
+        def watching():
+            query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+            return conn.execute(query, [f"{name} (version watch)"]).fetchone()[0]
+
+        def shown():
+            status, _, body = get(base + page, headers={"Accept-Encoding": "identity"})
+            assert status == 200
+            return body
+
+        # Both workers serve the page (from their page cache) and listen.
+        until(lambda: (shown(), watching())[1] == 2, "both workers listen")
+        assert all(title.encode() in shown() for _ in range(8))
+        try:
+            conn.execute("UPDATE conditions_code SET title = title || ' (revised)' WHERE code = %s", [code])
+            revised = f"{title} (revised)".encode()
+            until(lambda: revised in shown(), "the change shows")  # the notification arrives with the commit
+            assert all(revised in shown() for _ in range(12))
+        finally:
+            conn.execute("UPDATE conditions_code SET title = %s WHERE code = %s", [title, code])
+        until(lambda: revised not in shown(), "the change back shows")
+        assert all(revised not in shown() for _ in range(12))
 
 
 def test_make_serve_favicon_and_touch_icon(make_serve):

@@ -4,8 +4,6 @@ Rows are keyed by their official strings (chapter number, block range, code
 with its dot), so anything editors attach later survives a re-import.
 """
 
-from functools import cache
-
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -84,32 +82,12 @@ SEARCH_ONLY_FIELDS = (
 )
 
 
-@cache
-def _lineage_sql(model):
-    columns = ", ".join(f.column for f in model._meta.concrete_fields if f.name not in SEARCH_ONLY_FIELDS)
-    table = model._meta.db_table
-    return (
-        f"SELECT {columns} FROM {table} "
-        f"WHERE code = ANY((SELECT ancestors || code FROM {table} WHERE code = %s)::varchar[]) ORDER BY depth"
-    )
-
-
 class CodeQuerySet(models.QuerySet):
     def ancestors_of(self, code):
         return self.filter(code__in=code.ancestors).order_by("depth")
 
     def descendants_of(self, code):
         return self.filter(ancestors__contains=[code.code]).order_by("sort_order")
-
-    def lineage(self, code):
-        """The code named ``code`` and its ancestors, category first, in one query (nothing when it does not exist),
-        without the columns only search reads (``SEARCH_ONLY_FIELDS``).
-
-        Written in SQL (a raw queryset): building this query with the ORM cost more CPU than running it, on
-        every code page. The members are ``ancestors || code`` of the code's own row: one match on the
-        primary key, which PostgreSQL answers by index.
-        """
-        return self.raw(_lineage_sql(self.model), [code])
 
     def search(self, query: str | Query):
         """Codes matching a search box query (text, or ``conditions.search.understand(text)``), best first.
