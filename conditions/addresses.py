@@ -17,9 +17,16 @@ def _shape(view_name, prefix, urlconf):
     return reverse(view_name, args=[_PLACEHOLDERS[view_name]], urlconf=urlconf)
 
 
+def page_urls(view_name: str):
+    """``page_url`` of one view for many keys (a code tree's 300 links): the request's script prefix and URL
+    configuration, thread-local lookups, read once."""
+    shape, placeholder = _shape(view_name, get_script_prefix(), get_urlconf()), _PLACEHOLDERS[view_name]
+    return lambda key: shape.replace(placeholder, key, 1)
+
+
 def page_url(view_name: str, key: str) -> str:
     """What ``reverse(view_name, args=[key])`` gives, for ``conditions:code``, ``:block`` and ``:chapter``."""
-    return _shape(view_name, get_script_prefix(), get_urlconf()).replace(_PLACEHOLDERS[view_name], key, 1)
+    return page_urls(view_name)(key)
 
 
 def code_url(code: str) -> str:

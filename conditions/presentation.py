@@ -4,13 +4,14 @@ filters): code links inside note text, code trees, numbers, structured data for 
 
 import json
 import textwrap
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from . import caching
-from .addresses import code_url, page_url
+from .addresses import code_url, page_url, page_urls
 from .markdown import render_markdown
 from .models.content import validate_web_url
 from .references import CODE_REFERENCE, PARENTHESES
@@ -75,6 +76,7 @@ def script_json(data):
     return mark_safe(text)
 
 
+@lru_cache(maxsize=256)  # chapter titles on the code card: the same few lines on thousands of pages
 def wrap_lines(text, spec="34,3"):
     """``text`` wrapped to lines of at most the first number of characters, at most the second number of lines."""
     width, most = (int(part) for part in spec.split(","))
@@ -82,7 +84,7 @@ def wrap_lines(text, spec="34,3"):
     if len(lines) > most:
         lines = lines[:most]
         lines[-1] = lines[-1][: width - 3].rstrip() + "…"
-    return lines
+    return tuple(lines)
 
 
 def code_description(page):
@@ -150,10 +152,10 @@ def code_tree(nodes, parent_title):
     Written in Python rather than as a recursive include: a category's tree holds up to 300 codes, and an
     include per node cost more than the rest of the page.
     """
-    return mark_safe("".join(_tree_parts(nodes, parent_title)))
+    return mark_safe("".join(_tree_parts(nodes, parent_title, page_urls("conditions:code"))))
 
 
-def _tree_parts(nodes, parent_title):
+def _tree_parts(nodes, parent_title, code_url):
     yield "<ul>"
     for node in nodes:
         yield format_html(
@@ -169,7 +171,7 @@ def _tree_parts(nodes, parent_title):
                 ' <span class="muted">({} code{})</span>', thousands(node.count), plural(node.count)
             )
         if node.children:
-            yield from _tree_parts(node.children, node.title)
+            yield from _tree_parts(node.children, node.title, code_url)
         yield "</li>"
     yield "\n</ul>\n"
 

@@ -259,9 +259,11 @@ else:
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Internationalisation ---------------------------------------------------
+# The site and its admin are written in English only: no translation machinery per request. Strings stay
+# marked for translation; dates and numbers keep the en-us formats (checked the same with it on and off).
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False
 USE_TZ = True
 
 # --- Static and media files -------------------------------------------------
