@@ -83,11 +83,14 @@ def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
     code = f'"{table}"."code"'
     if query.code_prefix:
         prefix = query.code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # Official order, written as the bucket so that the prefix index finds the codes and they are sorted:
+        # ordered by sort_order alone, PostgreSQL walked the official-order index from A00 and filtered (57,000
+        # rows before S72.0's first code, 14 ms).
         return Ranking(
             ("false", []),
             (f"{code} LIKE %s", [prefix + "%"]),
             (f"{Match.CODE}::float8", []),
-            ("0::float8", []),
+            (f'-"{table}"."sort_order"::float8', []),
         )
     if query.pinned:
         pinned = (f"{code} = ANY(%s::text[])", [list(query.pinned)])

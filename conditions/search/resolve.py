@@ -295,7 +295,8 @@ def _replace(query: Query, **changes) -> Query:
 
 def _existing_code(cursor, prefix: str) -> str | None:
     cursor.execute(
-        "SELECT code FROM conditions_code WHERE code LIKE %s ORDER BY code LIMIT 1",
+        # In byte order (the codes' own): ordered as the primary key, PostgreSQL walked it from A00 and filtered.
+        'SELECT code FROM conditions_code WHERE code LIKE %s ORDER BY code COLLATE "C" LIMIT 1',
         [prefix.replace("%", "").replace("_", "") + "%"],
     )
     row = cursor.fetchone()
