@@ -384,10 +384,13 @@ def _nest(rows, top_depth):
 
 # A code page's rows are read in one query written in SQL, each part as JSON: building these queries with the ORM
 # cost more CPU than running them, and each query more again (a round trip, a cursor, model rows). The parts:
-# the code and its ancestors (category first; the columns of Code.objects.lineage), the notes that apply (its
+# the code and its ancestors (category first; the columns a page reads), the notes that apply (its
 # chapter's, its block's, its own and its ancestors'), its coding data, its neighbours in official order and,
 # unless it is billable (no codes under it), the first TREE_LIMIT + 1 codes under it.
 _LINEAGE_FIELDS = [f for f in Code._meta.concrete_fields if f.name not in SEARCH_ONLY_FIELDS]
+_LINEAGE_ATTNAMES = [f.attname for f in _LINEAGE_FIELDS]
+_FACTS_FIELDS = CodeFacts._meta.concrete_fields
+_FACTS_ATTNAMES = [f.attname for f in _FACTS_FIELDS]
 _NOTE_COLUMNS = [f.name for f in NoteRow.__dataclass_fields__.values()]
 PAGE_SQL = f"""
 WITH own AS (
@@ -436,7 +439,7 @@ def _page_rows(code_string):
     if row is None:
         return None
     lineage, notes, facts, previous, following, tree_rows = row
-    codes = [Code.from_db(alias, [f.attname for f in _LINEAGE_FIELDS], values) for values in lineage]
+    codes = [Code.from_db(alias, _LINEAGE_ATTNAMES, values) for values in lineage]
     return (
         codes[-1],
         codes[:-1],
@@ -452,8 +455,7 @@ def _page_rows(code_string):
 
 def _facts(alias, columns):
     """A CodeFacts row from its columns as JSON (every field is a JSON type: text, numbers, arrays, JSON)."""
-    fields = CodeFacts._meta.concrete_fields
-    return CodeFacts.from_db(alias, [f.attname for f in fields], [columns[f.column] for f in fields])
+    return CodeFacts.from_db(alias, _FACTS_ATTNAMES, [columns[f.column] for f in _FACTS_FIELDS])
 
 
 def _all_headings():

@@ -25,6 +25,8 @@ from datetime import datetime
 from django.db import connections
 from django.utils import timezone
 
+from icdsite.database.outage import standalone_params
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "icdsite_content_version"  # as in migration 0020
@@ -117,9 +119,7 @@ class VersionWatch:
     def _connect(self):
         import psycopg
 
-        params = connections[self.alias].get_connection_params()
-        for key in ("pool", "cursor_factory", "context", "prepare_threshold"):
-            params.pop(key, None)
+        params = standalone_params(connections[self.alias].get_connection_params())
         name = params.get("application_name") or "icdsite"
         params["application_name"] = f"{name} (version watch)"
         params.setdefault("connect_timeout", 5)

@@ -39,10 +39,9 @@ def direct_connection():
     (where Django refuses ORM calls), and reading live statistics instead of a transaction's snapshot."""
     import psycopg
 
-    params = connection.get_connection_params()
-    for key in ("pool", "cursor_factory", "context"):
-        params.pop(key, None)
-    return psycopg.connect(**params, autocommit=True)
+    from icdsite.database.outage import standalone_params
+
+    return psycopg.connect(**standalone_params(connection.get_connection_params()), autocommit=True)
 
 
 def get(url, headers=None, timeout=30):

@@ -18,9 +18,16 @@ logger = logging.getLogger("icdsite.database")
 PROBE_TIMEOUT = 2
 
 
+def standalone_params(conn_params: dict) -> dict:
+    """Django's connection parameters for a plain psycopg connection of one's own: outside the pool, with
+    psycopg's own cursors."""
+    django_only = ("pool", "cursor_factory", "context", "prepare_threshold")
+    return {key: value for key, value in conn_params.items() if key not in django_only}
+
+
 def reachable(conn_params: dict, *, timeout: float = PROBE_TIMEOUT) -> bool:
     """Whether the server accepts a new connection now: one plain connection, outside any pool."""
-    params = {key: value for key, value in conn_params.items() if key != "pool"}
+    params = standalone_params(conn_params)
     try:
         with psycopg.connect(**params, connect_timeout=max(1, round(timeout)), autocommit=True) as probe:
             probe.execute("SELECT 1")
