@@ -61,12 +61,6 @@ class VersionWatch:
                 self._known, self._until = version, next_due
         return version
 
-    def forget(self):
-        """Read the version again on the next request."""
-        with self._lock:
-            self._known = None
-            self._generation += 1
-
     @property
     def listening(self) -> bool:
         return self._listening
