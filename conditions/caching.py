@@ -20,6 +20,7 @@ the content, such as which codes have an article, is computed once per version i
 """
 
 import hashlib
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,11 +53,22 @@ _page_version: ContextVar[Version | None] = ContextVar("page_version", default=N
 _per_version: dict[str, tuple[str, object]] = {}
 
 
-def per_version(name, compute, otherwise=None):
-    """``compute()``, computed once per content version in this process while a public page renders.
+@contextmanager
+def under(version: Version):
+    """Within: what is computed is for ``version`` (a public page rendering, a search answer being kept)."""
+    token = _page_version.set(version)
+    try:
+        yield
+    finally:
+        _page_version.reset(token)
 
-    Outside a public page (the API, the admin preview) the version is not at hand: it computes afresh, or
-    calls ``otherwise()`` when given (something cheaper that answers the one request).
+
+def per_version(name, compute, otherwise=None):
+    """``compute()``, computed once per content version in this process while a public page or a kept search
+    answer is computed (``under``).
+
+    Elsewhere (the admin preview, the shell) the version is not at hand: it computes afresh, or calls
+    ``otherwise()`` when given (something cheaper that answers the one request).
     """
     version = _page_version.get()
     if version is None:
@@ -170,15 +182,12 @@ def public_page(view):
         if response is not None:
             response["X-Cache"] = "hit"
             return response
-        token = _page_version.set(version)
-        try:
+        with under(version):
             response = view(request, *args, **kwargs)
             if response.status_code != 200:
                 return response
             if hasattr(response, "render"):
                 response.render()
-        finally:
-            _page_version.reset(token)
         if _shareable(request, response):
             _cache_headers(response, version, etag)
             if timeout > 0:

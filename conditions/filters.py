@@ -4,8 +4,14 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Chapter, Code
+from .models import Code
+from .pages import headings
 from .search import Query
+
+
+def chapter_choices():
+    """Each chapter as (number, "Chapter 1: Certain infectious ..."), in official order."""
+    return [(number, str(chapter)) for number, chapter in headings()[0].items()]
 
 
 class CodeSearchFilter(django_filters.FilterSet):
@@ -28,11 +34,9 @@ class CodeSearchFilter(django_filters.FilterSet):
     ]
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_search", widget=forms.HiddenInput)
-    chapter = django_filters.ModelChoiceFilter(
-        label=_("Chapter"),
-        queryset=Chapter.objects.all(),
-        empty_label=_("All chapters"),
-        to_field_name="number",
+    # Choices from the chapters held per content version: neither validating nor showing them reads the table.
+    chapter = django_filters.ChoiceFilter(
+        label=_("Chapter"), choices=chapter_choices, empty_label=_("All chapters")
     )
     billable = django_filters.BooleanFilter(
         label=_("Billable codes only"), method="filter_true", widget=forms.CheckboxInput

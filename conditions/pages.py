@@ -458,6 +458,12 @@ def _facts(alias, columns):
     return CodeFacts.from_db(alias, _FACTS_ATTNAMES, [columns[f.column] for f in _FACTS_FIELDS])
 
 
+def headings():
+    """(chapters, blocks) by key, in official order, read once per content version in this process while a
+    public page or a kept search answer is computed."""
+    return caching.per_version("headings", _all_headings)
+
+
 def _all_headings():
     """Every chapter and block by key: the page of any code finds its own here (they change only on import)."""
     return (

@@ -10,7 +10,7 @@ costs one small query for the version instead of the ranking. Nothing is written
 import threading
 from collections import OrderedDict
 
-from .caching import content_version
+from .caching import content_version, under
 from .search.resolve import CONTENT_VERSION
 
 
@@ -25,7 +25,8 @@ class VersionedMemo:
 
     def get(self, key, compute):
         """The answer for ``key`` under the current version, from ``compute()`` when not kept."""
-        version = content_version().key
+        current = content_version()
+        version = current.key
         with self._lock:
             if version != self._version:
                 self._answers.clear()
@@ -33,10 +34,12 @@ class VersionedMemo:
             elif key in self._answers:
                 self._answers.move_to_end(key)
                 return self._answers[key]
-        # Resolving reads the word list and synonyms for this version without asking for it again.
+        # Resolving reads the word list and synonyms for this version without asking for it again, and what
+        # the answer shows of the headings is held for it (``caching.per_version``).
         token = CONTENT_VERSION.set(version)
         try:
-            answer = compute()
+            with under(current):
+                answer = compute()
         finally:
             CONTENT_VERSION.reset(token)
         with self._lock:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from . import search_cache
 from .filters import CodeSearchFilter
 from .models import Block, Chapter, Code, Icd9Code
+from .pages import headings
 from .search import (
     FAMILY_LIST,
     Kind,
@@ -93,6 +94,7 @@ def search_results(filterset: CodeSearchFilter, text: str, page) -> dict:
     # A large family shows as one row (expandable, listing its best other matches), so different conditions
     # fill the first page.
     page_obj, code_count = results_page(filterset.qs, query, page)
+    chapters, blocks = headings()
     highlight(page_obj.object_list, query)
     first_page = page_obj.number == 1 and not filterset.narrowed
     found = {
@@ -101,12 +103,10 @@ def search_results(filterset: CodeSearchFilter, text: str, page) -> dict:
         "code_count": code_count,
         # An ICD-9-CM code: its GEM targets lead the results; say what the code was.
         "icd9": Icd9Code.objects.filter(code=query.text.upper()).first() if query.kind is Kind.ICD9 else None,
-        "sections": matching_sections(query, Chapter.objects.all(), Block.objects.all())
-        if first_page
-        else [],
+        "sections": matching_sections(query, (Chapter, chapters), (Block, blocks)) if first_page else [],
     }
     if not page_obj.object_list:
         # Never a dead end: each word alone and the chapters.
         found["words"] = [w for w in dict.fromkeys(query.words) if len(query.words) > 1]
-        found["chapters"] = list(Chapter.objects.all())
+        found["chapters"] = list(chapters.values())
     return found

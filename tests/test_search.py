@@ -811,3 +811,34 @@ def test_the_api_collapses_families_as_the_results_page_does(client):
     assert [r["code"] for r in elbow][:2] == ["M77.1", "M77.11"] and all(r["family"] is None for r in elbow)
     prefix = client.get("/api/search", {"q": "S42.43", "limit": 60}).json()
     assert prefix["count"] == 49 and len(prefix["results"]) == 49
+
+
+def test_results_page_queries_once_the_headings_and_words_are_held(client, django_assert_num_queries):
+    # The first search of a content version reads the word list, the synonyms and the headings.
+    client.get("/search/", {"q": "asthma"})
+    # Then a results page is: the version, resolving the words, the ranked page, the snippets and the matching
+    # chapters and blocks; the filter's chapters come from the held headings.
+    with django_assert_num_queries(5):
+        assert client.get("/search/", {"q": "heart attack"}).status_code == 200
+    # Narrowed by a filter, the page lists no chapters and blocks.
+    with django_assert_num_queries(4):
+        assert client.get("/search/", {"q": "heart attack", "chapter": "9"}).status_code == 200
+
+
+def test_the_filters_show_what_was_chosen_and_what_was_not_understood(client):
+    html = client.get(
+        "/search/", {"q": "asthma", "chapter": "10", "level": "4", "billable": "on"}
+    ).content.decode()
+    assert re.search(
+        r'<option value="10" selected>Chapter 10: Diseases of the respiratory system</option>', html
+    )
+    assert re.search(r'<option value="4" selected>4th level</option>', html)
+    assert '<option value="" selected>Any severity</option>' in html
+    assert re.search(r'id="id_billable" checked>', html) and re.search(r'id="id_hcc">', html)
+    assert html.count("<option") == 1 + 22 + 1 + 5 + 1 + 3
+    response = client.get("/search/", {"q": "asthma", "chapter": "99", "level": "4"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "99 is not one of the available choices" in html
+    assert 'id="id_chapter" aria-invalid="true" aria-describedby="search-error"' in html
+    assert 'id="id_level" aria-invalid' not in html and '<p class="search-error" id="search-error"' in html

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
-from .rank import loaded, ranking, raw, text_condition
+from .rank import loaded, ranking, text_condition
 from .resolve import Query
 
 AUTOCOMPLETE_LIMIT = 8
@@ -80,19 +79,33 @@ def highlight(codes, query: Query) -> None:
         code.snippet_html = marked_html(tidy_snippet(rest)) if rest and MARK_START in rest else ""
 
 
-def matching_sections(query: Query, *querysets: QuerySet, limit: int = 5) -> list:
-    """Chapters and blocks (the given querysets) whose titles match the words, best first."""
-    if query.tree is None:
+# The best few headings of each kind whose titles match, in one statement (the headings themselves are held per
+# content version by the caller).
+SECTION_PART_SQL = """(
+    SELECT {part} AS part, {key}::text AS key, ts_rank(search_vector, to_tsquery(%s::regconfig, %s)) AS score
+    FROM {table} WHERE search_vector @@ to_tsquery(%s::regconfig, %s)
+    ORDER BY score DESC, sort_order LIMIT %s
+)"""
+
+
+def matching_sections(query: Query, *sections: tuple[type, dict], limit: int = 5) -> list:
+    """Chapters and blocks whose titles match the words, best first; ``sections`` are (model, {key: heading})
+    pairs, and the headings returned are those of the dicts."""
+    if query.tree is None or not sections:
         return []
-    search = raw(query.tree)
-    found = []
-    for queryset in querysets:
-        found += (
-            queryset.filter(search_vector=search)
-            .annotate(score=SearchRank(F("search_vector"), search))
-            .order_by("-score", "sort_order")[:limit]
+    words = [SEARCH_CONFIG, tsquery(query.tree)]
+    parts = [
+        SECTION_PART_SQL.format(part=number, key=model._meta.pk.column, table=model._meta.db_table)
+        for number, (model, _) in enumerate(sections)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({' UNION ALL '.join(parts)}) s", [*words, *words, limit] * len(sections)
         )
-    return sorted(found, key=lambda section: -section.score)[:limit]
+        found = cursor.fetchall()
+    # Best score first; on a tie, the earlier kind (chapters before blocks), then official order.
+    found.sort(key=lambda row: (-row[2], row[0]))
+    return [sections[part][1][key] for part, key, _ in found[:limit] if key in sections[part][1]]
 
 
 # Autocomplete's passes, best first, in one statement: categories, subcategories and the codes the query names
