@@ -918,3 +918,13 @@ def test_the_suggestion_statement_stays_short_enough_for_psycopg_to_keep_its_par
     assert len(suggesting) >= len(typed) * 0.9
     assert max(len(sql.encode()) for sql, _ in suggesting) <= _queries.MAX_CACHED_STATEMENT_LENGTH
     assert max(len(params) for _, params in suggesting) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+
+
+def test_words_run_together_are_read_as_both_words_before_the_nearest_single_word():
+    # "kidneystone" is nearest the one word "kidney" (which finds Z52.4, kidney donor); read as the two words
+    # it runs together, it finds kidney stones.
+    query = understand("kidneystone")
+    assert query.corrected == "kidney stone"
+    assert codes(query, 1) == ["N20.0"]
+    # A misspelling of one word is still corrected to the nearest word.
+    assert understand("migrane").corrected == "migraine"
