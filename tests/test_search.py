@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conditions import icd10cm, loading, search_cache, services
@@ -16,7 +17,7 @@ from conditions.indexing import refresh_article_text
 from conditions.models import Article, Code, SearchWord, Synonym
 from conditions.search import Fallback, understand
 from conditions.search.compile import tsquery
-from conditions.search.resolve import Words
+from conditions.search.resolve import Words, _inclusion_terms
 
 
 def parse_query(text):
@@ -599,11 +600,12 @@ def test_when_no_word_matches_similar_titles_are_offered():
 
 
 @pytest.mark.parametrize(
-    "typed, code, term", [("oralthrush", "B37.0", "Oral thrush"), ("panicattack", "F41.0", "Panic attack")]
+    "typed, code, term", [("orallthrush", "B37.0", "Oral thrush"), ("panickattack", "F41.0", "Panic attack")]
 )
 def test_the_trigram_fallback_also_finds_inclusion_terms(client, typed, code, term):
-    # No word of the query is known or near enough one word to correct, and no title looks like it: only
-    # the code's inclusion term does (B37.0 "Candidal stomatitis" holds "Oral thrush").
+    # No word of the query is known or near enough one word to correct, it is no two known words run
+    # together ("oralthrush" is oral + thrush), and no title looks like it: only the code's inclusion term
+    # does (B37.0 "Candidal stomatitis" holds "Oral thrush").
     found = Code.objects.get(code=code)
     assert term in found.inclusion_text.split(" | ")
     with connection.cursor() as cursor:
@@ -816,12 +818,13 @@ def test_the_api_collapses_families_as_the_results_page_does(client):
 def test_results_page_queries_once_the_headings_and_words_are_held(client, django_assert_num_queries):
     # The first search of a content version reads the word list, the synonyms and the headings.
     client.get("/search/", {"q": "asthma"})
-    # Then a results page is: the version, resolving the words, the ranked page, the snippets and the matching
-    # chapters and blocks; the filter's chapters come from the held headings.
+    # Then a results page is: the version, whether the words match anything, the ranked page, the snippets and
+    # the matching chapters and blocks; the filter's chapters come from the held headings.
     with django_assert_num_queries(5):
-        assert client.get("/search/", {"q": "heart attack"}).status_code == 200
-    # Narrowed by a filter, the page lists no chapters and blocks.
-    with django_assert_num_queries(4):
+        assert client.get("/search/", {"q": "sprain of ankle"}).status_code == 200
+    # A lay term naming its code ("heart attack": I21) needs no asking whether anything matches; narrowed by
+    # a filter, the page lists no chapters and blocks.
+    with django_assert_num_queries(3):
         assert client.get("/search/", {"q": "heart attack", "chapter": "9"}).status_code == 200
 
 
@@ -842,6 +845,57 @@ def test_the_filters_show_what_was_chosen_and_what_was_not_understood(client):
     assert "99 is not one of the available choices" in html
     assert 'id="id_chapter" aria-invalid="true" aria-describedby="search-error"' in html
     assert 'id="id_level" aria-invalid' not in html and '<p class="search-error" id="search-error"' in html
+
+
+def test_words_run_together_are_split_before_titles_that_merely_look_alike(client):
+    # "heartattack" looks like titles with "heart" in them (the trigram fallback); read as the lay term
+    # "heart attack" it names I21.
+    query = understand("heartattack")
+    assert query.corrected == "heart attack" and codes(query, 1) == ["I21"]
+    assert result_rows(client.get("/search/", {"q": "heartattack"}).content.decode())[0] == "I21"
+    found = client.get("/api/autocomplete", {"q": "heartattack"}).json()["results"]
+    assert found[0]["code"] == "I21"
+
+
+def test_inclusion_terms_held_in_memory_find_the_codes_postgresql_finds():
+    # Resolving finds the codes holding an inclusion term equal to a phrase (or to one followed by
+    # nonessential modifiers) in the terms it holds per content version; PostgreSQL says which they are.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT lower(text), lower(split_part(text, ' (', 1)) FROM conditions_note"
+            " WHERE owner_type = 'code' AND kind IN ('inclusion_term', 'includes') ORDER BY 1"
+        )
+        phrases = sorted({p for pair in cursor.fetchall()[::7] for p in pair if p.replace(" ", "").isalnum()})
+        terms = _inclusion_terms(cursor, None)
+        assert len(phrases) > 1000
+        differences = []
+        for phrase in phrases:
+            forms = [phrase, phrase.capitalize()]
+            cursor.execute(
+                "SELECT coalesce(array_agg(DISTINCT owner), '{}') FROM conditions_note"
+                " WHERE owner_type = 'code' AND kind IN ('inclusion_term', 'includes')"
+                " AND (text = ANY(%s) OR text LIKE ANY(%s))",
+                [forms, [form + " (%" for form in forms]],
+            )
+            if set(cursor.fetchone()[0]) != set(terms.holding([phrase])):
+                differences.append(phrase)
+    assert not differences
+    assert set(terms.holding(["hay fever"])) >= {"J30.1"} and terms.holding(["no such term at all"]) == ()
+
+
+def test_autocomplete_asks_one_statement_once_its_words_are_held(client, django_assert_num_queries):
+    client.get("/api/autocomplete", {"q": "asthma"})  # the word list, synonyms and terms of this version
+    # The version (read per request in tests) and the suggestions: whether anything matches is theirs to say.
+    with django_assert_num_queries(2):
+        assert client.get("/api/autocomplete", {"q": "bronchit"}).json()["results"]
+    # A word outside the word list ("lazy") is asked of PostgreSQL once per content version.
+    client.get("/api/autocomplete", {"q": "lazy e"})
+    with django_assert_num_queries(2):
+        assert client.get("/api/autocomplete", {"q": "lazy ey"}).json()["results"][0]["code"] == "H53.00"
+    # Suggestions that come back empty ask for the fallbacks: here, two words run together (oral thrush).
+    with CaptureQueriesContext(connection) as queries:
+        found = client.get("/api/autocomplete", {"q": "oralthrush"}).json()["results"]
+    assert found and found[0]["code"] == "B37.0" and len(queries) > 2
 
 
 def collapsed_by_hand(results, query, *, offset, limit, members):

@@ -56,6 +56,9 @@ class Query:
     corrected: str | None = None  # the query as corrected, when corrections were used
     suggestion: str | None = None  # "did you mean", when even corrections match nothing
     fallback: str | None = Fallback.ALL
+    # False while typing when whether anything matches was not asked (autocomplete asks only if its
+    # suggestions come back empty: see ``results.suggestions``).
+    checked: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -106,6 +109,12 @@ ORDER BY length DESC, folded
 VERSION_SQL = "SELECT ARRAY[number::text, changed_at::text] FROM conditions_contentversion WHERE id = 1"
 
 
+def starting_with(ordered: list[str], start: str):
+    """The strings of the sorted list ``ordered`` that start with ``start``, in order."""
+    begins = bisect.bisect_left(ordered, start)
+    return itertools.takewhile(lambda text: text.startswith(start), itertools.islice(ordered, begins, None))
+
+
 class Synonyms:
     """The folded synonym terms (' broken wrist '), longest first, found by their first word: a query looks at
     the few terms that start with one of its words instead of testing all of them."""
@@ -125,8 +134,7 @@ class Synonyms:
             if len(typing.split()) > 1:
                 found.update(self.by_first.get(first, ()))
             else:
-                start = bisect.bisect_left(self.firsts, first)
-                for word in itertools.takewhile(lambda w: w.startswith(first), self.firsts[start:]):
+                for word in starting_with(self.firsts, first):
                     found.update(self.by_first[word])
         rows = (self.rows[i] for i in sorted(found))
         return [
@@ -148,14 +156,18 @@ class Words:
     so a query with such a word is looked up there; the stop words found so are remembered.
     """
 
+    # How many PostgreSQL look-ups of words outside the list are remembered (each a few dozen bytes).
+    LEARNED = 50_000
+
     def __init__(self, rows):
         self.documents = {word: documents for word, _, documents in rows}
         self.ordered = sorted(self.documents)
         self.stop_words: set[str] = set()
+        # word -> what PostgreSQL said of it (known, its stem's documents, its correction and that one's).
+        self.learned: dict[str, tuple] = {}
 
     def completions(self, start: str) -> list[str]:
-        begins = bisect.bisect_left(self.ordered, start)
-        words = itertools.takewhile(lambda w: w.startswith(start), self.ordered[begins:])
+        words = starting_with(self.ordered, start)
         best = heapq.nsmallest(
             COMPLETIONS, (w for w in words if w != start), key=lambda w: (-self.documents[w], w)
         )
@@ -172,12 +184,23 @@ class Words:
                 # A word being typed that starts words of the list needs no correction; were it a stop word,
                 # its lexeme would drop out of the tsquery, so "known" changes nothing here.
                 found[word] = Lookup(known=False, completions=completions)
+            elif word in self.learned:
+                found[word] = _looked_up(
+                    *self.learned[word], self.completions(word) if word == partial else []
+                )
             else:
                 return None
         return found
 
-    def learn(self, lookup: dict[str, Lookup]) -> None:
-        self.stop_words.update(w for w, info in lookup.items() if info.known and w not in self.documents)
+    def learn(self, rows) -> None:
+        """Remember PostgreSQL's answers (``WORD_LOOKUP_SQL`` rows) for the words outside the list."""
+        for word, known, stem_documents, _, correction, correction_documents, _ in rows:
+            if word in self.documents:
+                continue
+            if known:
+                self.stop_words.add(word)
+            elif len(self.learned) < self.LEARNED:
+                self.learned[word] = (known, stem_documents, correction, correction_documents)
 
 
 # The content version the caller has just read (``conditions.search_cache`` sets it while it computes an
@@ -203,25 +226,34 @@ def _per_version(name: str, version, read):
 MATCHES_SQL = (
     f"SELECT %(tsquery)s <> '' AND conditions_code_matches(to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))"
 )
-# The same, with the codes that hold an inclusion term (or includes note) equal to one of the phrases, or to
-# one followed by nonessential modifiers ("Hypertension (arterial)"), by a btree index of the terms'
-# upper-case text (migration 0021): ranking lifts those codes and the codes under them. Phrases hold only
-# letters, digits and spaces, so they are safe in LIKE patterns.
-CHECK_SQL = f"""
-SELECT CASE WHEN %(check)s
-            THEN %(tsquery)s <> '' AND conditions_code_matches(to_tsquery('{SEARCH_CONFIG}', %(tsquery)s))
-            ELSE true END,
-       ARRAY(
-           SELECT DISTINCT n.owner FROM conditions_note n
-           WHERE n.owner_type = 'code' AND n.kind IN ('inclusion_term', 'includes')
-             AND (upper(n.text) = ANY(%(upper)s) OR {{nearly}})
-             AND (n.text = ANY(%(forms)s) OR n.text LIKE ANY(%(modified)s))
-           ORDER BY n.owner
-       )
-"""
+# The inclusion terms and includes notes of codes (about 13,500), held per content version.
+TERMS_SQL = (
+    "SELECT text, array_agg(DISTINCT owner ORDER BY owner) FROM conditions_note"
+    " WHERE owner_type = 'code' AND kind IN ('inclusion_term', 'includes') GROUP BY text"
+)
+
+
+class Terms:
+    """The codes' inclusion terms (and includes notes) by their text, in memory: which codes hold a term
+    equal to a phrase ("Hay fever" of J30.1), or to one followed by nonessential modifiers in parentheses
+    ("Hypertension (arterial) (benign)"). Ranking lifts those codes and the codes under them."""
+
+    def __init__(self, rows):
+        self.owners = {text: tuple(owners) for text, owners in rows}
+        self.ordered = sorted(self.owners)
+
+    def holding(self, phrases) -> tuple[str, ...]:
+        """The codes holding a term equal to a phrase, as typed or capitalized ("hay fever", "Hay fever")."""
+        found = set()
+        for form in {form for p in phrases if p for form in (p, p.capitalize())}:
+            found.update(self.owners.get(form, ()))
+            for text in starting_with(self.ordered, form + " ("):
+                found.update(self.owners[text])
+        return tuple(sorted(found))
+
 
 # pg_trgm's <% (word similarity above pg_trgm.word_similarity_threshold, 0.6) over the trigram indexes of
-# the titles and of the inclusion terms ("oralthrush": B37.0's "Oral thrush").
+# the titles and of the inclusion terms ("orallthrush": B37.0's "Oral thrush").
 # The terms are counted rather than tested with EXISTS: for EXISTS the planner guesses that a scan of every
 # note stops early, and rechecking each costs 100 ms where the index answers in 1.
 SIMILAR_SQL = """
@@ -263,7 +295,9 @@ def understand(text, *, autocomplete: bool = False) -> Query:
     return resolve(parse(text, autocomplete=autocomplete))
 
 
-def resolve(parsed: Parsed) -> Query:
+def resolve(parsed: Parsed, *, check: bool = False) -> Query:
+    """What ``parsed`` means. Text being typed (``parsed.autocomplete``) is not checked for matches unless
+    ``check``: its suggestions tell (``Query.checked``)."""
     if parsed.kind is Kind.EMPTY:
         return Query(text=parsed.text)
     with connection.cursor() as cursor:
@@ -276,7 +310,7 @@ def resolve(parsed: Parsed) -> Query:
             return Query(text=parsed.text, kind=Kind.ICD9, pinned=tuple(targets))
         if not parsed.clauses:
             return Query(text=parsed.text)
-        query = _resolve_words(cursor, parsed)
+        query = _resolve_words(cursor, parsed, not parsed.autocomplete or check)
         # A code-shaped query naming no code: the longest existing code it starts with.
         if (
             query.fallback is Fallback.ALL
@@ -326,9 +360,6 @@ def _word_list(cursor, version) -> Words:
 
 def _all_synonyms(cursor, version) -> Synonyms:
     """The folded synonyms under ``version``."""
-    if version is None:
-        cursor.execute(VERSION_SQL)
-        version = (cursor.fetchone() or (None,))[0]
 
     def read():
         cursor.execute(SYNONYMS_SQL)
@@ -337,30 +368,25 @@ def _all_synonyms(cursor, version) -> Synonyms:
     return _per_version("synonyms", version, read)
 
 
-def _check(cursor, fields: dict) -> bool:
-    """Whether the query ``fields`` (as ``_resolve_words`` builds them) matches any code; sets their ``exact``
-    (the codes holding an inclusion term equal to a phrase) in the same round trip."""
-    if fields["tree"] is None and not fields["pinned"]:
-        return False
-    phrases = [p for p in fields["phrases"] if p]
-    forms = [form for p in phrases for form in dict.fromkeys([p, p.capitalize()])]
-    # One LIKE per phrase, so that each is a range of the index.
-    modified = {f"modified{i}": p.upper() + " (%" for i, p in enumerate(phrases)}
-    nearly = " OR ".join(f"upper(n.text) LIKE %({name})s" for name in modified) or "false"
-    cursor.execute(
-        CHECK_SQL.replace("{nearly}", nearly),
-        {
-            "check": not fields["pinned"],
-            "tsquery": tsquery(fields["tree"]),
-            "upper": [p.upper() for p in phrases],
-            "forms": forms,
-            "modified": [form + " (%" for form in forms],
-            **modified,
-        },
-    )
-    matched, exact = cursor.fetchone()
-    fields["exact"] = tuple(exact)
-    return matched
+def _inclusion_terms(cursor, version) -> Terms:
+    """The inclusion terms under ``version``."""
+
+    def read():
+        cursor.execute(TERMS_SQL)
+        return Terms(cursor.fetchall())
+
+    return _per_version("terms", version, read)
+
+
+def _check(cursor, fields: dict, version) -> bool:
+    """Whether the query ``fields`` (as ``_resolve_words`` builds them) matches any code; sets their ``exact``."""
+    _set_exact(cursor, fields, version)
+    return _has_matches(cursor, fields["tree"], fields["pinned"])
+
+
+def _set_exact(cursor, fields: dict, version) -> None:
+    """Sets the ``exact`` of the query ``fields``: the codes holding an inclusion term equal to a phrase."""
+    fields["exact"] = _inclusion_terms(cursor, version).holding(fields["phrases"])
 
 
 def _has_matches(cursor, tree: Node | None, pinned) -> bool:
@@ -372,27 +398,33 @@ def _has_matches(cursor, tree: Node | None, pinned) -> bool:
     return cursor.fetchone()[0]
 
 
-def _lookup(cursor, words, partial: str | None) -> tuple[dict[str, Lookup], list | None]:
-    """The look-up of each word, and the content version read with it (None when there was no word)."""
+def _looked_up(known, stem_documents, correction, correction_documents, completions) -> Lookup:
+    return Lookup(
+        known=known,
+        completions=completions or [],
+        correction=correction,
+        # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
+        override=bool(correction) and not completions and correction_documents > 3 * stem_documents,
+    )
+
+
+def _lookup(cursor, words, partial: str | None) -> tuple[dict[str, Lookup], list, list | None]:
+    """The look-up of each word, the rows it came from, and the content version read with it (None when there
+    was no word)."""
     cursor.execute(WORD_LOOKUP_SQL, {"words": list(words), "partial": partial or ""})
     rows = cursor.fetchall()
-    return {
-        word: Lookup(
-            known=known,
-            completions=completions or [],
-            correction=correction,
-            # A misspelling can share its stem with a rare word (migrane, migrans): a far more common correction wins.
-            override=bool(correction) and not completions and correction_documents > 3 * stem_documents,
-        )
+    lookup = {
+        word: _looked_up(known, stem_documents, correction, correction_documents, completions)
         for word, known, stem_documents, completions, correction, correction_documents, _ in rows
-    }, (rows[0][-1] if rows else None)
+    }
+    return lookup, rows, (rows[0][-1] if rows else None)
 
 
 def _spaced(words) -> str:
     return " " + " ".join(words) + " "
 
 
-def _resolve_words(cursor, parsed: Parsed) -> Query:
+def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     words = sorted({w for w in parsed.all_words if not w.isdigit()})
     partial = parsed.partial
     # Under the version the search memo has just read, the word list held for it answers most look-ups; else
@@ -401,11 +433,14 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
     word_list = _word_list(cursor, version) if version is not None else None
     lookup = word_list.lookup(words, partial, typing=parsed.autocomplete) if word_list else None
     if lookup is None:
-        lookup, read = _lookup(cursor, words, partial)
+        lookup, rows, read = _lookup(cursor, words, partial)
         if word_list:
-            word_list.learn(lookup)
+            word_list.learn(rows)
         else:
             version = read
+    if version is None:  # no word was looked up (digits only) and no memo read it
+        cursor.execute(VERSION_SQL)
+        version = (cursor.fetchone() or (None,))[0]
     if partial and not parsed.autocomplete and (lookup.get(partial, Lookup()).known or len(partial) < 4):
         partial = None  # on the results page a known or short word is taken as typed
     fixed = _corrected(parsed.clauses, lookup)
@@ -471,14 +506,18 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
     covered = {w for folded, _, _ in synonyms if folded in original_text for w in folded.split()}
     overriding = any(info.override for word, info in lookup.items() if word not in covered)
     matches = None
-    if fixed != parsed.clauses and (overriding or not (matches := _check(cursor, built))):
+    if fixed != parsed.clauses and (overriding or not (matches := _check(cursor, built, version))):
         candidate = build(fixed, fixed_text)
-        if _check(cursor, candidate):
+        if _check(cursor, candidate, version):
             return Query(**base, corrected=fixed_text.strip(), **candidate)
         built["suggestion"] = fixed_text.strip()
         matches = False
+    if matches is None and not check:
+        # While typing, the suggestions say whether anything matches: asked only when they are none.
+        _set_exact(cursor, built, version)
+        return Query(**base, **built, checked=False)
     if matches is None:
-        matches = _check(cursor, built)
+        matches = _check(cursor, built, version)
     query = Query(**base, **built)
     if matches:
         return query
@@ -488,18 +527,20 @@ def _resolve_words(cursor, parsed: Parsed) -> Query:
         cursor, some, ()
     ):
         return _replace(query, tree=some, boost=None, fallback=Fallback.SOME)
+    # Two words run together ("hayfever", "heartattack"): the known words they are, before titles that merely
+    # look alike (Y93's "activities involving ... heart" for "heartattack").
+    split = _split(cursor, parsed.clauses, lookup)
+    if split != parsed.clauses:
+        split_text = _spaced(_all_words(split))
+        synonyms = _all_synonyms(cursor, version).within((split_text,))  # "heart attack" is a lay term
+        candidate = build(split, split_text)
+        if _check(cursor, candidate, version):
+            return Query(**base, corrected=split_text.strip(), **candidate)
     text = " ".join(parsed.words).upper()
     if len(text) >= 3:
         cursor.execute(SIMILAR_SQL, {"text": text})
         if cursor.fetchone()[0]:
             return _replace(query, tree=None, boost=None, phrases=(text,), fallback=Fallback.SIMILAR)
-    # Two words run together ("hayfever", below the trigram threshold of "hay fever"): the known words they are.
-    split = _split(cursor, parsed.clauses, lookup)
-    if split != parsed.clauses:
-        split_text = _spaced(_all_words(split))
-        candidate = build(split, split_text)
-        if _check(cursor, candidate):
-            return Query(**base, corrected=split_text.strip(), **candidate)
     return query
 
 

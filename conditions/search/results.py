@@ -10,8 +10,9 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
+from .parse import parse
 from .rank import loaded, ranking, text_condition
-from .resolve import Query
+from .resolve import Query, resolve
 
 AUTOCOMPLETE_LIMIT = 8
 # Highlight markers: the text is marked with these, then escaped, then they become <mark>.
@@ -169,5 +170,9 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM ({' UNION ALL '.join(sql)}) s LIMIT %s", [*params, limit])
         found = cursor.fetchall()
+    if not found and not query.checked:
+        # Nothing matches the words as typed: the query's fallbacks (most of the words, titles alike, words
+        # run together) decide what to suggest.
+        return suggestions(queryset, resolve(parse(query.text, autocomplete=True), check=True), limit)
     names = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
     return [loaded(model, queryset.db, dict(zip(names, row[1:7], strict=True))) for row in found]
