@@ -898,6 +898,28 @@ def test_autocomplete_asks_one_statement_once_its_words_are_held(client, django_
     assert found and found[0]["code"] == "B37.0" and len(queries) > 2
 
 
+def test_the_suggestion_statement_stays_short_enough_for_psycopg_to_keep_its_parsed_form():
+    # psycopg parses a statement's placeholders on every call unless it is short enough to be kept
+    # (psycopg._queries: 4,096 bytes, 50 parameters); the 8 KB statement of four written-out rankings cost
+    # about 0.5 ms per keystroke in that parse alone. The ranking is written once, in a CTE.
+    from psycopg import _queries
+
+    statements = []
+
+    def keep(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    typed = list(dict.fromkeys(c["query"][:n] for c in RELEVANCE[::3] for n in (3, 6, 9, 12)))
+    with connection.execute_wrapper(keep):
+        for text in typed:
+            Code.objects.suggest(text)
+    suggesting = [(sql, params) for sql, params in statements if "WITH s AS NOT MATERIALIZED" in sql]
+    assert len(suggesting) >= len(typed) * 0.9
+    assert max(len(sql.encode()) for sql, _ in suggesting) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert max(len(params) for _, params in suggesting) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+
+
 def collapsed_by_hand(results, query, *, offset, limit, members):
     """The collapsed page worked out in Python from the plain ranking: what ``collapsed_page`` must give."""
     from conditions.search import FAMILY_ROWS

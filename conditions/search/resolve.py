@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import itertools
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -111,8 +110,10 @@ VERSION_SQL = "SELECT ARRAY[number::text, changed_at::text] FROM conditions_cont
 
 def starting_with(ordered: list[str], start: str):
     """The strings of the sorted list ``ordered`` that start with ``start``, in order."""
-    begins = bisect.bisect_left(ordered, start)
-    return itertools.takewhile(lambda text: text.startswith(start), itertools.islice(ordered, begins, None))
+    for index in range(bisect.bisect_left(ordered, start), len(ordered)):
+        if not ordered[index].startswith(start):
+            return
+        yield ordered[index]
 
 
 class Synonyms:

@@ -110,15 +110,33 @@ def matching_sections(query: Query, *sections: tuple[type, dict], limit: int = 5
 
 
 # Autocomplete's passes, best first, in one statement: categories, subcategories and the codes the query names
-# matching in the title, then deeper codes matching in the title, then each of those groups matching
-# elsewhere. PostgreSQL runs the parts in order and stops when the list is full: most keystrokes are answered
+# matching in the title, then deeper codes matching in the title, then codes matching elsewhere (upper levels
+# first). PostgreSQL runs the parts in order and stops when the list is full: most keystrokes are answered
 # by the first part, over the small index of the upper levels. (A subquery with LIMIT is never run in parallel
-# workers, so the parts of the UNION ALL come in order.)
+# workers, so the parts of the UNION ALL come in order.) The ranking is written once, in a CTE that PostgreSQL
+# writes into each part (NOT MATERIALIZED): each part's conditions reach the table's indexes as if written
+# there, and the statement stays short enough for psycopg to keep its parsed form.
+SUGGEST_SQL = """
+WITH s AS NOT MATERIALIZED (
+    SELECT code, title, billable, chapter_id, depth, sort_order, depth <= 2 AS upper, {pinned} AS pinned,
+           {in_title} AS in_title, {elsewhere} AS elsewhere, {match} AS match, {bucket} AS bucket
+    FROM {table}
+)
+SELECT * FROM ({parts}) p LIMIT %s
+"""
 SUGGEST_PART_SQL = """(
-    SELECT {part} AS part, code, title, billable, chapter_id, depth, sort_order, {match} AS match, {bucket} AS bucket
-    FROM {table} WHERE {where}
-    ORDER BY match, bucket DESC, sort_order LIMIT %s
+    SELECT {part} AS part, code, title, billable, chapter_id, depth, sort_order FROM s WHERE {where}
+    ORDER BY {order}match, bucket DESC, sort_order LIMIT %s
 )"""
+# (rows, sort keys before the ranking's) of each part.
+SUGGEST_PARTS = (
+    ("pinned OR (upper AND in_title)", ""),
+    ("NOT upper AND NOT pinned AND in_title", ""),
+    # Matching elsewhere, the upper levels first. The trigram fallback's condition has no weights: the
+    # title-only parts found every row. (One part, not two: it is run only when the titles gave too few, and
+    # then its deeper codes mostly are too; each part costs PostgreSQL about 0.25 ms to plan.)
+    ("NOT pinned AND elsewhere AND NOT in_title", "NOT upper, "),
+)
 
 
 def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMIT) -> list:
@@ -138,37 +156,24 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     model = queryset.model
     table = model._meta.db_table
     anywhere = ranking(query, table)
-    pinned, upper = anywhere.pinned, f'"{table}"."depth" <= 2'
-    elsewhere = anywhere.condition
-    in_title = elsewhere if query.similar else text_condition(query, table, "A")
-    not_pinned = (f"NOT {pinned[0]}", pinned[1]) if query.pinned else ("true", [])
-    parts = [
-        # Written so that each part is one index's range: the small index of the upper levels for the first.
-        [(f"({pinned[0]} OR ({upper} AND {in_title[0]}))", [*pinned[1], *in_title[1]])],
-        [(f"NOT {upper}", []), not_pinned, in_title],
-    ]
-    if not query.similar:  # the fallback's condition has no weights: the title-only parts found every row
-        rest = (f"NOT {in_title[0]}", in_title[1])
-        parts += [
-            [(upper, []), not_pinned, elsewhere, rest],
-            [(f"NOT {upper}", []), not_pinned, elsewhere, rest],
-        ]
-    sql, params = [], []
-    for number, conditions in enumerate(parts, start=1):
-        sql.append(
-            SUGGEST_PART_SQL.format(
-                part=number,
-                table=table,
-                match=anywhere.match[0],
-                bucket=anywhere.bucket[0],
-                where=" AND ".join(condition for condition, _ in conditions),
-            )
-        )
-        params += [*anywhere.match[1], *anywhere.bucket[1]]
-        params += [value for _, values in conditions for value in values]
-        params.append(limit)
+    in_title = anywhere.condition if query.similar else text_condition(query, table, "A")
+    columns = (anywhere.pinned, in_title, anywhere.condition, anywhere.match, anywhere.bucket)
+    parts = SUGGEST_PARTS[:2] if query.similar else SUGGEST_PARTS
+    sql = SUGGEST_SQL.format(
+        table=table,
+        pinned=anywhere.pinned[0],
+        in_title=in_title[0],
+        elsewhere=anywhere.condition[0],
+        match=anywhere.match[0],
+        bucket=anywhere.bucket[0],
+        parts=" UNION ALL ".join(
+            SUGGEST_PART_SQL.format(part=number, where=where, order=order)
+            for number, (where, order) in enumerate(parts, start=1)
+        ),
+    )
+    params = [value for _, values in columns for value in values] + [limit] * (len(parts) + 1)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM ({' UNION ALL '.join(sql)}) s LIMIT %s", [*params, limit])
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     if not found and not query.checked:
         # Nothing matches the words as typed: the query's fallbacks (most of the words, titles alike, words

@@ -10,6 +10,8 @@ penalty again. Plain expressions: the models import this module.
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Case, FloatField, Q, SmallIntegerField, Value, When
 
 MAIN = 0
@@ -82,14 +84,18 @@ def variant_penalty():
     )
 
 
+def _naming(starts) -> re.Pattern:
+    """A pattern finding a word that names the variant: one starting with a beginning, or a whole word."""
+    words = [re.escape(s[:-1]) + r"(?!\S)" if s.endswith("=") else re.escape(s) for s in starts]
+    return re.compile(r"(?<!\S)(?:" + "|".join(words) + ")")
+
+
+NAMING = {variant: _naming(starts) for variant, (_, starts, _, _) in VARIANTS.items()}
+
+
 def named_variants(text: str) -> frozenset[str]:
     """The variants a query's words name."""
-    words = text.split()
-
-    def names(start):
-        return any(word == start[:-1] if start.endswith("=") else word.startswith(start) for word in words)
-
-    return frozenset(variant for variant, (_, starts, _, _) in VARIANTS.items() if any(map(names, starts)))
+    return frozenset(variant for variant, pattern in NAMING.items() if pattern.search(text))
 
 
 def lifted(named) -> dict[int, float]:
