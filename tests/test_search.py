@@ -928,3 +928,83 @@ def test_words_run_together_are_read_as_both_words_before_the_nearest_single_wor
     assert codes(query, 1) == ["N20.0"]
     # A misspelling of one word is still corrected to the nearest word.
     assert understand("migrane").corrected == "migraine"
+
+
+def collapsed_by_hand(results, query, *, offset, limit, members):
+    """The collapsed page worked out in Python from the plain ranking: what ``collapsed_page`` must give."""
+    from conditions.search import FAMILY_ROWS
+
+    ranked_rows = list(
+        Code.objects.search(query).filter(pk__in=results.values("pk")).values_list("code", "depth")
+    )
+    families = {}
+    for code, depth in ranked_rows:
+        families.setdefault(code if depth <= 2 else code[:5], []).append(code)
+    listed = [
+        code
+        for code, depth in ranked_rows
+        if len(family := families[code if depth <= 2 else code[:5]]) <= FAMILY_ROWS or family[0] == code
+    ]
+    existing = set(Code.objects.values_list("code", flat=True))
+    page = []
+    for code in listed[offset : offset + limit]:
+        family = next(f for f in families.values() if code in f)
+        head, others = None, []
+        if len(family) > FAMILY_ROWS:
+            first, last = min(family), max(family)  # ASCII: Python compares as the bytes do
+            head = next(
+                c for c in (first[:n] for n in (8, 7, 6, 5, 3)) if c in existing and last.startswith(c)
+            )
+            others = [c for c in family[: members + 1] if c != code][:members]
+        page.append((code, len(family), head, others))
+    total_rows = sum(len(f) if len(f) <= FAMILY_ROWS else 1 for f in families.values())
+    return page, total_rows, len(ranked_rows)
+
+
+@pytest.mark.parametrize(
+    ("q", "filters", "page", "members"),
+    [
+        ("fracture", {}, 1, 10),
+        ("fracture", {}, 2, 0),
+        ("fracture", {}, 7, 10),  # the last page: fewer families than the rows before it
+        ("fracture", {"chapter_id": "19", "billable": True}, 3, 10),
+        ("fracture", {"depth": 1}, 1, 10),
+        ("injury of ankle", {}, 1, 10),
+        ("diabetes", {}, 2, 10),
+        ("uti", {}, 1, 10),  # codes the query names lead
+        ("broken wrist", {}, 1, 10),
+        ("hypertensive heart and chronic kidney disease", {}, 1, 10),
+    ],
+)
+def test_the_collapsed_page_is_the_ranking_grouped_by_family(q, filters, page, members):
+    from conditions.search import collapsed_page
+
+    query = understand(q)
+    results = Code.objects.filter(**filters).search(query)
+    offset, limit = (page - 1) * 20, 20
+    expected = collapsed_by_hand(results, query, offset=offset, limit=limit, members=members)
+    rows, total_rows, total_codes = collapsed_page(
+        results, query, offset=offset, limit=limit, members=members
+    )
+    found = [(r.code, r.family_size, r.family_code, [m.code for m in r.family_list]) for r in rows]
+    assert (found, total_rows, total_codes) == expected
+    assert rows or page > 1 or not total_codes
+    heads = {r.family_code: r.family_title for r in rows if r.family_code}
+    assert heads == dict(Code.objects.filter(code__in=heads).values_list("code", "title"))
+
+
+def test_the_stored_code_keys_sort_and_group_as_the_codes_do():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FILTER (WHERE encode(rtrim(int8send(code_key), '\\x00'::bytea), 'escape') <> code),
+                      count(*) FILTER (WHERE family_key <> (
+                          SELECT f.code_key FROM conditions_code f
+                          WHERE f.code = CASE WHEN c.depth <= 2 THEN c.code ELSE left(c.code, 5) END
+                      )),
+                      count(DISTINCT code_key), count(*)
+               FROM conditions_code c"""
+        )
+        wrong_keys, wrong_families, distinct, total = cursor.fetchone()
+    assert (wrong_keys, wrong_families, distinct) == (0, 0, total)
+    by_key = list(Code.objects.order_by("code_key").values_list("code", flat=True))
+    assert by_key == sorted(by_key)  # ASCII codes: Python sorts as the bytes do

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conditions.addresses import code_url, page_url
 from conditions.search import AUTOCOMPLETE_LIMIT, SEARCH_CONFIG, Query, ranked, suggestions, understand
+from conditions.search.rank import FAMILY_CHARACTERS, packed_code
 from conditions.search.variants import variant_number, variant_penalty
 
 
@@ -76,6 +77,8 @@ SEARCH_ONLY_FIELDS = (
     "search_vector",
     "search_prior",
     "search_variant",
+    "code_key",
+    "family_key",
     "article_text",
     "inclusion_text",
     "notes_text",
@@ -183,6 +186,16 @@ class Code(models.Model):
             * variant_penalty()
         ),
         output_field=models.FloatField(),
+        db_persist=True,
+    )
+    # The collapsed results group tens of thousands of matches by family and find each family's first and last
+    # code: stored as numbers, that is grouping and comparing bigints instead of cutting and hashing text.
+    code_key = models.GeneratedField(
+        expression=packed_code(), output_field=models.BigIntegerField(), db_persist=True
+    )
+    family_key = models.GeneratedField(
+        expression=packed_code(FAMILY_CHARACTERS, depth_at_most=2),
+        output_field=models.BigIntegerField(),
         db_persist=True,
     )
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import BooleanField, FloatField, QuerySet
+from django.db.models import BigIntegerField, BooleanField, Case, F, FloatField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Ord, Substr
 
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
 from .resolve import Fallback, Query
@@ -234,10 +235,43 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
 FAMILY_ROWS = 5
 # How many of a collapsed family's other matches the results page lists under its row.
 FAMILY_LIST = 10
+# Codes are at most 8 ASCII characters: one byte each, big-endian, in a bigint (zero bytes after the end).
+CODE_BYTES = 8
+# The characters of a code that name its family below the subcategories ("S42.4" of "S42.431A").
+FAMILY_CHARACTERS = 5
 
 
-def family_sql(table: str) -> str:
-    return f'CASE WHEN "{table}"."depth" <= 2 THEN "{table}"."code" ELSE left("{table}"."code", 5) END'
+def packed_code(characters: int = CODE_BYTES, *, depth_at_most: int | None = None):
+    """A stored column's expression: the code's first ``characters`` as a bigint, one byte each, so that bigints
+    sort as the codes do byte by byte and a family is grouped by one number instead of hashing text; with
+    ``depth_at_most``, the whole code at that depth or above (categories and subcategories head their own
+    family)."""
+
+    def byte(position):
+        character = Cast(Ord(Substr("code", position + 1, 1)), BigIntegerField())
+        shift = 8 * (CODE_BYTES - 1 - position)
+        return character.bitleftshift(shift) if shift else character
+
+    def joined(positions):
+        key = None
+        for position in positions:
+            key = byte(position) if key is None else key.bitor(byte(position))
+        return key
+
+    key = joined(range(characters))
+    if depth_at_most is None:
+        return key
+    rest = Case(
+        When(depth__lte=depth_at_most, then=joined(range(characters, CODE_BYTES))),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+    return key.bitor(rest)
+
+
+def decoded_key(sql: str) -> str:
+    """SQL giving back the code a ``code_key`` bigint holds."""
+    return f"encode(rtrim(int8send({sql}), '\\x00'::bytea), 'escape')"
 
 
 def collapsible(query: Query) -> bool:
@@ -251,25 +285,28 @@ def collapsible(query: Query) -> bool:
 # computed once per row, in ``ranked``, and the ranking order (match, then bucket descending, then official
 # order) is written there as one number, ``position``, so that families are grouped by hashing rather than
 # sorted: "fracture" matches 20,000 codes, and only the page's rows are sorted. Buckets lie within
-# +-1,000 (scores from 1e-9 to e^50) and official order below 1,000,000 (98,505 entries). The first and last
-# match of a family are taken in byte order (whatever the collation: their common beginning is that of all),
-# then compared in the default one, so that the head's look-up uses the primary key.
+# +-1,000 (scores from 1e-9 to e^50) and official order below 1,000,000 (98,505 entries). Families are grouped
+# by their stored number (``family_key``) and their first and last match taken as stored numbers (``code_key``,
+# in byte order: their common beginning is that of all), read back as codes for the page's rows only.
+# Each family's best row is one of the collapsed list's rows, so the page's rows all rank at or above the
+# ``offset + limit``-th best family's best: only the rows up to there are matched against their family.
 COLLAPSE_SQL = """
 WITH ranked AS MATERIALIZED (
-    SELECT code, family,
+    SELECT code, family, key,
            (round(match * 100)::bigint * 10000 + (1000 - bucket)::bigint) * 1000000 + sort_order AS position
     FROM ({ranked}) n
 ),
 families AS (
-    SELECT family, count(*) AS size,
-           min(code COLLATE "C") COLLATE "default" AS first, max(code COLLATE "C") COLLATE "default" AS last,
-           min(position) AS best
+    SELECT family, count(*) AS size, min(key) AS first, max(key) AS last, min(position) AS best
     FROM ranked GROUP BY family
 ),
 page AS (
-    SELECT r.code, r.family, r.position, f.size, f.first, f.last
+    SELECT r.code, r.family, r.position, f.size, {first} AS first, {last} AS last
     FROM ranked r JOIN families f USING (family)
-    WHERE f.size <= %s OR r.position = f.best
+    WHERE r.position <= coalesce(
+              (SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807
+          )
+      AND (f.size <= %s OR r.position = f.best)
     ORDER BY r.position
     LIMIT %s OFFSET %s
 ),
@@ -303,7 +340,7 @@ LEFT JOIN LATERAL (
     ORDER BY length(h.code) DESC LIMIT 1
 ) head ON true
 ORDER BY p.position
-"""
+""".format(ranked="{ranked}", first=decoded_key("f.first"), last=decoded_key("f.last"))
 
 
 def loaded(model, db: str, values: dict):
@@ -328,11 +365,8 @@ def collapsed_page(
         count = results.count()
         return list(results[offset : offset + limit]), count, count
     model = results.model
-    table = model._meta.db_table
-    narrow = (
-        results.order_by()
-        .annotate(family=RawSQL(family_sql(table), []))  # noqa: S611 (no parameters)
-        .values("code", "match", "bucket", "sort_order", "family")
+    narrow = results.order_by().values(
+        "code", "match", "bucket", "sort_order", family=F("family_key"), key=F("code_key")
     )
     sql, params = narrow.query.sql_with_params()
     size_limit = FAMILY_ROWS
@@ -341,6 +375,8 @@ def collapsed_page(
             COLLAPSE_SQL.format(ranked=sql),
             (
                 *params,
+                # No row of the page ranks below the (offset + limit)-th family's best.
+                offset + limit - 1,
                 size_limit,
                 limit,
                 offset,
