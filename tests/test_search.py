@@ -911,10 +911,14 @@ def test_autocomplete_asks_one_statement_once_its_words_are_held(client, django_
     # The version (read per request in tests) and the suggestions: whether anything matches is theirs to say.
     with django_assert_num_queries(2):
         assert client.get("/api/autocomplete", {"q": "bronchit"}).json()["results"]
-    # A word outside the word list ("lazy") is asked of PostgreSQL once per content version.
-    client.get("/api/autocomplete", {"q": "lazy e"})
+    # A code prefix: the codes under it, without asking first whether it names one.
     with django_assert_num_queries(2):
-        assert client.get("/api/autocomplete", {"q": "lazy ey"}).json()["results"][0]["code"] == "H53.00"
+        assert client.get("/api/autocomplete", {"q": "m61"}).json()["results"][0]["code"] == "M61"
+    # A misspelt word outside the word list ("bronkytis") is asked of PostgreSQL once per content version.
+    for typed, asked in (("bronkytis", 1), ("bronkytis a", 0), ("bronkytis ac", 0)):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/autocomplete", {"q": typed}).json()["results"]
+        assert len([q for q in queries if "ts_lexize" in q["sql"]]) == asked
     # Suggestions that come back empty ask for the fallbacks: here, two words run together (oral thrush).
     with CaptureQueriesContext(connection) as queries:
         found = client.get("/api/autocomplete", {"q": "oralthrush"}).json()["results"]

@@ -316,6 +316,9 @@ def resolve(parsed: Parsed, *, check: bool = False) -> Query:
         return Query(text=parsed.text)
     with connection.cursor() as cursor:
         if parsed.kind is Kind.CODE:
+            if parsed.autocomplete and not check:
+                # The suggestions under the prefix say whether codes start with it.
+                return Query(text=parsed.text, kind=Kind.CODE, code_prefix=parsed.code, checked=False)
             found = _existing_code(cursor, parsed.code)
             if found:
                 exact = parsed.code if found == parsed.code else None

@@ -152,7 +152,8 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
         return []
     if query.code_prefix:
         codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
-        return list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
+        found = list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
+        return found or _unless_unchecked(queryset, query, limit)
     model = queryset.model
     table = model._meta.db_table
     anywhere = ranking(query, table)
@@ -175,9 +176,16 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    if not found and not query.checked:
-        # Nothing matches the words as typed: the query's fallbacks (most of the words, titles alike, words
-        # run together) decide what to suggest.
-        return suggestions(queryset, resolve(parse(query.text, autocomplete=True), check=True), limit)
+    if not found:
+        return _unless_unchecked(queryset, query, limit)
     names = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
     return [loaded(model, queryset.db, dict(zip(names, row[1:7], strict=True))) for row in found]
+
+
+def _unless_unchecked(queryset: QuerySet, query: Query, limit: int) -> list:
+    """No suggestion for the query as typed: those of the query resolved in full (a code-shaped text naming no
+    code read as words; words matching nothing through the fallbacks: most of the words, words run together,
+    titles alike), unless it was."""
+    if query.checked:
+        return []
+    return suggestions(queryset, resolve(parse(query.text, autocomplete=True), check=True), limit)
