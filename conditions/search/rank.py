@@ -24,6 +24,8 @@ from django.db.models import BigIntegerField, BooleanField, Case, F, FloatField,
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Ord, Substr
 
+from conditions.addresses import code_url
+
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
 from .resolve import Fallback, Query
 from .variants import lifted
@@ -350,6 +352,18 @@ ORDER BY p.position
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One of a collapsed family's other matches as the results page lists it: a link, made for 200 of them per
+    page without building a model instance each."""
+
+    code: str
+    title: str
+
+    def get_absolute_url(self):
+        return code_url(self.code)
+
+
 def loaded(model, db: str, values: dict):
     """An instance holding only ``values`` (by attribute name), made as a query's rows are (``from_db``, which
     takes them in the model's field order): defaults are not computed for the fields left out."""
@@ -365,7 +379,7 @@ def collapsed_page(
 
     Ten different conditions fit on a page instead of one family's 48 fracture codes. A row of a large
     family carries ``family_size``, ``family_code`` and ``family_title`` (its head) and, when ``members`` is
-    given, ``family_list``: that many of its other matches, best first. Rows are Code instances holding
+    given, ``family_list``: that many of its other matches (``Listed``), best first. Rows are Code instances holding
     what the results show (code, title, billable, chapter number and title).
     """
     if not collapsible(query):
@@ -405,7 +419,7 @@ def collapsed_page(
         row.family_size = size
         row.family_code, row.family_title = (head, head_title) if size > FAMILY_ROWS else (None, "")
         row.family_list = [
-            loaded(model, db, {"code": member, "title": member_title})
+            Listed(member, member_title)
             for member, member_title in zip(codes or (), titles or (), strict=True)
             if member != code
         ][:members]
