@@ -920,6 +920,16 @@ def test_the_suggestion_statement_stays_short_enough_for_psycopg_to_keep_its_par
     assert max(len(params) for _, params in suggesting) <= _queries.MAX_CACHED_STATEMENT_PARAMS
 
 
+def test_words_run_together_are_read_as_both_words_before_the_nearest_single_word():
+    # "kidneystone" is nearest the one word "kidney" (which finds Z52.4, kidney donor); read as the two words
+    # it runs together, it finds kidney stones.
+    query = understand("kidneystone")
+    assert query.corrected == "kidney stone"
+    assert codes(query, 1) == ["N20.0"]
+    # A misspelling of one word is still corrected to the nearest word.
+    assert understand("migrane").corrected == "migraine"
+
+
 def collapsed_by_hand(results, query, *, offset, limit, members):
     """The collapsed page worked out in Python from the plain ranking: what ``collapsed_page`` must give."""
     from conditions.search import FAMILY_ROWS

@@ -459,7 +459,7 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     if partial and any(f" {partial} " in folded and folded in original_text for folded, _, _ in synonyms):
         partial = None
 
-    def build(clauses, text):
+    def build(clauses, text, synonyms=synonyms):
         found = []  # longest first; a term inside a longer one found ("cold" in "cold sore") is left out
         for folded, meaning, code in synonyms:
             if folded in text and not any(folded in longer for longer, _, _ in found):
@@ -506,8 +506,26 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     built = build(parsed.clauses, original_text)
     covered = {w for folded, _, _ in synonyms if folded in original_text for w in folded.split()}
     overriding = any(info.override for word, info in lookup.items() if word not in covered)
+
+    def split_reading() -> Query | None:
+        """The query with its words run together read as the known words they are, if that matches: "hayfever"
+        (no word near enough to correct it), "kidneystone" (before the nearest word, "kidney")."""
+        split = _split(cursor, parsed.clauses, lookup)
+        if split == parsed.clauses:
+            return None
+        split_text = _spaced(_all_words(split))
+        # With the lay terms of the words ("heartattack": heart attack, I21).
+        candidate = build(split, split_text, _all_synonyms(cursor, version).within((split_text,)))
+        return (
+            Query(**base, corrected=split_text.strip(), **candidate)
+            if _check(cursor, candidate, version)
+            else None
+        )
+
     matches = None
     if fixed != parsed.clauses and (overriding or not (matches := _check(cursor, built, version))):
+        if split := split_reading():
+            return split
         candidate = build(fixed, fixed_text)
         if _check(cursor, candidate, version):
             return Query(**base, corrected=fixed_text.strip(), **candidate)
@@ -528,15 +546,9 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
         cursor, some, ()
     ):
         return _replace(query, tree=some, boost=None, fallback=Fallback.SOME)
-    # Two words run together ("hayfever", "heartattack"): the known words they are, before titles that merely
-    # look alike (Y93's "activities involving ... heart" for "heartattack").
-    split = _split(cursor, parsed.clauses, lookup)
-    if split != parsed.clauses:
-        split_text = _spaced(_all_words(split))
-        synonyms = _all_synonyms(cursor, version).within((split_text,))  # "heart attack" is a lay term
-        candidate = build(split, split_text)
-        if _check(cursor, candidate, version):
-            return Query(**base, corrected=split_text.strip(), **candidate)
+    # Words run together, before titles that merely look alike.
+    if split := split_reading():
+        return split
     text = " ".join(parsed.words).upper()
     if len(text) >= 3:
         cursor.execute(SIMILAR_SQL, {"text": text})
