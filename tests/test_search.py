@@ -738,7 +738,8 @@ def test_the_word_list_held_in_memory_answers_as_postgresql_does(client, monkeyp
 
     real, used = Words.lookup, []
 
-    def spy(self, words, partial, *, typing):
+    def spy(self, words, partial, *, typing, lay=None):
+        # Without the lay terms' words (see the next test), which PostgreSQL's look-up does not know.
         found = real(self, words, partial, typing=typing)
         used.append(found is not None)
         return found
@@ -746,8 +747,30 @@ def test_the_word_list_held_in_memory_answers_as_postgresql_does(client, monkeyp
     monkeypatch.setattr(Words, "lookup", spy)
     held = answers()
     assert sum(used) > len(used) / 2  # most look-ups need no query
-    monkeypatch.setattr(Words, "lookup", lambda self, words, partial, *, typing: None)
+    monkeypatch.setattr(Words, "lookup", lambda self, words, partial, *, typing, lay=None: None)
     assert answers() == held
+
+
+@pytest.mark.parametrize(
+    "typed, first",
+    [
+        ("canker", "K12.0"),  # was corrected to "cancer"
+        ("toenai", "B35.1"),
+        ("hive", "L50.9"),  # was HIV first
+        ("mornin", "O21"),
+        ("throwi", "R11.10"),
+        ("golfer", "M77.0"),
+        ("ringin", "H93.1"),
+    ],
+)
+def test_words_only_lay_terms_know_are_taken_as_typed_not_corrected(client, typed, first):
+    # No code's words hold these (or start with them, while typing): their lay terms are what they mean, and
+    # PostgreSQL is not asked for a correction.
+    client.get("/api/autocomplete", {"q": "asthma"})  # the word list and the terms of this version
+    with CaptureQueriesContext(connection) as queries:
+        found = client.get("/api/autocomplete", {"q": typed}).json()["results"]
+    assert found[0]["code"] == first
+    assert not [q for q in queries if "ts_lexize" in q["sql"]]
 
 
 def test_results_api_and_autocomplete_share_one_ranking(client):

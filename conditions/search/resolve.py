@@ -126,6 +126,13 @@ class Synonyms:
         for index, (folded, _, _) in enumerate(self.rows):
             self.by_first.setdefault(folded.split()[0] if folded.strip() else "", []).append(index)
         self.firsts = sorted(self.by_first)
+        # Every word of the terms, for the words of a query that only the lay terms know ("tennis", "morning").
+        self.words = sorted({word for folded, _, _ in self.rows for word in folded.split()})
+        self.word_set = frozenset(self.words)
+
+    def has_word(self, word: str, *, typing: bool = False) -> bool:
+        """Whether ``word`` is a word of a term (or, being typed, starts one)."""
+        return word in self.word_set or (typing and next(starting_with(self.words, word), None) is not None)
 
     def within(self, texts, typing: str = "") -> list:
         """The terms inside any of ``texts`` (spaced words), or starting with ``typing``, longest first."""
@@ -174,8 +181,12 @@ class Words:
         )
         return [w for w in best if self.documents[w] >= COMPLETION_SHARE * self.documents[best[0]]]
 
-    def lookup(self, words, partial: str | None, *, typing: bool) -> dict[str, Lookup] | None:
-        """The look-up of each word, or None when a word needs PostgreSQL's."""
+    def lookup(
+        self, words, partial: str | None, *, typing: bool, lay: Synonyms | None = None
+    ) -> dict[str, Lookup] | None:
+        """The look-up of each word, or None when a word needs PostgreSQL's. A word outside the list that is
+        a word of a lay term (``lay``: "tennis" of tennis elbow; while typing, one starting such a word) is
+        taken as typed: the term, not a correction, is what it means."""
         found = {}
         for word in words:
             if word in self.documents or word in self.stop_words:
@@ -189,6 +200,8 @@ class Words:
                 found[word] = _looked_up(
                     *self.learned[word], self.completions(word) if word == partial else []
                 )
+            elif lay is not None and lay.has_word(word, typing=typing and word == partial):
+                found[word] = Lookup(known=False)
             else:
                 return None
         return found
@@ -432,7 +445,8 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     # (a word it cannot answer for, or no memo: the admin, the shell) the look-up reads the version too.
     version = CONTENT_VERSION.get()
     word_list = _word_list(cursor, version) if version is not None else None
-    lookup = word_list.lookup(words, partial, typing=parsed.autocomplete) if word_list else None
+    lay = _all_synonyms(cursor, version) if word_list else None
+    lookup = word_list.lookup(words, partial, typing=parsed.autocomplete, lay=lay) if word_list else None
     if lookup is None:
         lookup, rows, read = _lookup(cursor, words, partial)
         if word_list:
@@ -451,8 +465,12 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
         _spaced(parsed.all_words).rstrip() if parsed.autocomplete and not parsed.text.endswith(" ") else ""
     )
     typing = typing if len(typing.strip()) >= 3 else ""
-    # One word being typed completes to one-word terms only (diab: diabetes; asth: not "asthma attack").
-    one_word = len(parsed.all_words) == 1
+    # One word being typed completes to one-word terms only (diab: diabetes; asth: not "asthma attack"), unless
+    # no code's words hold it or start with it: then its terms are all it can mean (canker: canker sore).
+    first = lookup.get(parsed.all_words[0], Lookup()) if parsed.all_words else Lookup()
+    one_word = len(parsed.all_words) == 1 and (
+        first.known or bool(first.completions) or bool(first.correction)
+    )
     # The terms the query holds (as typed or corrected) and, while typing, the terms it starts.
     synonyms = _all_synonyms(cursor, version).within((original_text, fixed_text), typing)
     # A whole lay term is not "completed" into other words (UTI is not utilities).

@@ -6,6 +6,7 @@ Also what a patient sees on a code page: plain words, the family's article, the 
 import datetime
 
 import pytest
+from django.db import connection
 from playwright.sync_api import expect
 
 from conditions.models import Article, ArticleSource
@@ -56,10 +57,13 @@ def tennis_elbow_article(django_db_setup, django_db_blocker):
                 url="https://medlineplus.gov/ency/article/000449.htm",
             )
     yield article
-    if not existing:
-        with pytest.MonkeyPatch.context() as patch, django_db_blocker.unblock():
-            patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with pytest.MonkeyPatch.context() as patch, django_db_blocker.unblock():
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        if not existing:
             article.delete()
+        # Under Playwright's event loop Django holds a connection of its own for this context, which the test
+        # session's teardown does not see: left open, it kept the test database from being dropped.
+        connection.close()
 
 
 @pytest.fixture
