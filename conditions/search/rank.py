@@ -24,6 +24,8 @@ from django.db.models import BigIntegerField, BooleanField, Case, F, FloatField,
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Ord, Substr
 
+from conditions.addresses import code_url
+
 from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
 from .resolve import Fallback, Query
 from .variants import lifted
@@ -287,12 +289,13 @@ def collapsible(query: Query) -> bool:
 # sorted: "fracture" matches 20,000 codes, and only the page's rows are sorted. Buckets lie within
 # +-1,000 (scores from 1e-9 to e^50) and official order below 1,000,000 (98,505 entries). Families are grouped
 # by their stored number (``family_key``) and their first and last match taken as stored numbers (``code_key``,
-# in byte order: their common beginning is that of all), read back as codes for the page's rows only.
+# in byte order: their common beginning is that of all); a row is its ``code_key`` until the page's rows and
+# their families' listed matches are read back as codes.
 # Each family's best row is one of the collapsed list's rows, so the page's rows all rank at or above the
 # ``offset + limit``-th best family's best: only the rows up to there are matched against their family.
 COLLAPSE_SQL = """
 WITH ranked AS MATERIALIZED (
-    SELECT code, family, key,
+    SELECT family, key,
            (round(match * 100)::bigint * 10000 + (1000 - bucket)::bigint) * 1000000 + sort_order AS position
     FROM ({ranked}) n
 ),
@@ -301,7 +304,7 @@ families AS (
     FROM ranked GROUP BY family
 ),
 page AS (
-    SELECT r.code, r.family, r.position, f.size, {first} AS first, {last} AS last
+    SELECT {code} AS code, r.family, r.position, f.size, {first} AS first, {last} AS last
     FROM ranked r JOIN families f USING (family)
     WHERE r.position <= coalesce(
               (SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807
@@ -313,7 +316,7 @@ page AS (
 members AS (
     SELECT m.family, array_agg(m.code ORDER BY m.n) AS codes, array_agg(c.title ORDER BY m.n) AS titles
     FROM (
-        SELECT family, code, row_number() OVER (PARTITION BY family ORDER BY position) AS n
+        SELECT family, {member} AS code, row_number() OVER (PARTITION BY family ORDER BY position) AS n
         FROM ranked WHERE %s AND family IN (SELECT family FROM page WHERE size > %s)
     ) m
     JOIN conditions_code c ON c.code = m.code
@@ -340,7 +343,25 @@ LEFT JOIN LATERAL (
     ORDER BY length(h.code) DESC LIMIT 1
 ) head ON true
 ORDER BY p.position
-""".format(ranked="{ranked}", first=decoded_key("f.first"), last=decoded_key("f.last"))
+""".format(
+    ranked="{ranked}",
+    code=decoded_key("r.key"),
+    first=decoded_key("f.first"),
+    last=decoded_key("f.last"),
+    member=decoded_key("key"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One of a collapsed family's other matches as the results page lists it: a link, made for 200 of them per
+    page without building a model instance each."""
+
+    code: str
+    title: str
+
+    def get_absolute_url(self):
+        return code_url(self.code)
 
 
 def loaded(model, db: str, values: dict):
@@ -358,7 +379,7 @@ def collapsed_page(
 
     Ten different conditions fit on a page instead of one family's 48 fracture codes. A row of a large
     family carries ``family_size``, ``family_code`` and ``family_title`` (its head) and, when ``members`` is
-    given, ``family_list``: that many of its other matches, best first. Rows are Code instances holding
+    given, ``family_list``: that many of its other matches (``Listed``), best first. Rows are Code instances holding
     what the results show (code, title, billable, chapter number and title).
     """
     if not collapsible(query):
@@ -366,7 +387,7 @@ def collapsed_page(
         return list(results[offset : offset + limit]), count, count
     model = results.model
     narrow = results.order_by().values(
-        "code", "match", "bucket", "sort_order", family=F("family_key"), key=F("code_key")
+        "match", "bucket", "sort_order", family=F("family_key"), key=F("code_key")
     )
     sql, params = narrow.query.sql_with_params()
     size_limit = FAMILY_ROWS
@@ -398,7 +419,7 @@ def collapsed_page(
         row.family_size = size
         row.family_code, row.family_title = (head, head_title) if size > FAMILY_ROWS else (None, "")
         row.family_list = [
-            loaded(model, db, {"code": member, "title": member_title})
+            Listed(member, member_title)
             for member, member_title in zip(codes or (), titles or (), strict=True)
             if member != code
         ][:members]
