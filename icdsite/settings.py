@@ -129,11 +129,14 @@ if not DATABASE_URL:
 # Every process holds a bounded psycopg pool: at most DB_POOL_MAX_SIZE connections, whatever the
 # number of request threads (runserver starts one per request). A request borrows a connection and
 # gives it back at its end (CONN_MAX_AGE=0 with a pool); a request that finds the pool busy waits up to
-# DB_POOL_TIMEOUT seconds. The pool checks a connection before lending it (CONN_HEALTH_CHECKS).
+# DB_POOL_TIMEOUT seconds. The pool checks a connection idle a while before lending it (CONN_HEALTH_CHECKS).
 # PostgreSQL sees at most (processes x DB_POOL_MAX_SIZE) connections from the site.
 DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", 1))
 DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", 4))
 DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", 10))
+# A connection given back to the pool within this many seconds is lent again without the check (a round trip
+# per request); one idle longer is checked first (icdsite/database/base.py, RecentUse).
+DB_POOL_CHECK_IDLE_SECONDS = float(os.environ.get("DB_POOL_CHECK_IDLE_SECONDS", 2))
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
