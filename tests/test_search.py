@@ -739,8 +739,7 @@ def test_the_word_list_held_in_memory_answers_as_postgresql_does(client, monkeyp
     real, used = Words.lookup, []
 
     def spy(self, words, partial, *, typing, lay=None):
-        # Without the lay terms' words (see the next test), which PostgreSQL's look-up does not know.
-        found = real(self, words, partial, typing=typing)
+        found = real(self, words, partial, typing=typing, lay=lay)
         used.append(found is not None)
         return found
 
@@ -1035,3 +1034,13 @@ def test_the_stored_code_keys_sort_and_group_as_the_codes_do():
     assert (wrong_keys, wrong_families, distinct) == (0, 0, total)
     by_key = list(Code.objects.order_by("code_key").values_list("code", flat=True))
     assert by_key == sorted(by_key)  # ASCII codes: Python sorts as the bytes do
+
+
+def test_a_lay_word_means_the_same_whichever_way_it_was_looked_up(client):
+    # "zzqx" sends the whole query's words to PostgreSQL, which would correct "canker" to "cancer"; the lay
+    # term is what "canker" means there too, and the word list held afterwards does not remember otherwise.
+    client.get("/api/autocomplete", {"q": "canker zzqx"})
+    assert not understand("canker zzqx").corrected
+    for typed in ("canker", "canker s"):
+        search_cache.clear()
+        assert client.get("/api/autocomplete", {"q": typed}).json()["results"][0]["code"] == "K12.0"

@@ -189,19 +189,17 @@ class Words:
         taken as typed: the term, not a correction, is what it means."""
         found = {}
         for word in words:
+            completions = self.completions(word) if word == partial else []
             if word in self.documents or word in self.stop_words:
-                completions = self.completions(word) if word == partial else []
                 found[word] = Lookup(known=True, completions=completions)
-            elif typing and word == partial and (completions := self.completions(word)):
+            elif typing and word == partial and completions:
                 # A word being typed that starts words of the list needs no correction; were it a stop word,
                 # its lexeme would drop out of the tsquery, so "known" changes nothing here.
                 found[word] = Lookup(known=False, completions=completions)
-            elif word in self.learned:
-                found[word] = _looked_up(
-                    *self.learned[word], self.completions(word) if word == partial else []
-                )
-            elif lay is not None and lay.has_word(word, typing=typing and word == partial):
+            elif _lay_only(lay, word, completions, typing=typing and word == partial):
                 found[word] = Lookup(known=False)
+            elif word in self.learned:
+                found[word] = _looked_up(*self.learned[word], completions)
             else:
                 return None
         return found
@@ -415,6 +413,12 @@ def _has_matches(cursor, tree: Node | None, pinned) -> bool:
     return cursor.fetchone()[0]
 
 
+def _lay_only(lay: Synonyms | None, word: str, completions, *, typing: bool) -> bool:
+    """Whether ``word``, outside the word list and starting none of its words, is one only the lay terms know
+    (or, being typed, start): taken as typed, not corrected, whichever way it was looked up."""
+    return not completions and lay is not None and lay.has_word(word, typing=typing)
+
+
 def _looked_up(known, stem_documents, correction, correction_documents, completions) -> Lookup:
     return Lookup(
         known=known,
@@ -459,6 +463,16 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     if version is None:  # no word was looked up (digits only) and no memo read it
         cursor.execute(VERSION_SQL)
         version = (cursor.fetchone() or (None,))[0]
+    if lay is None:
+        lay = _all_synonyms(cursor, version)
+    # Looked up in PostgreSQL too, a word only the lay terms know is taken as typed (as the word list does).
+    lookup = {
+        word: Lookup(known=False)
+        if not info.known
+        and _lay_only(lay, word, info.completions, typing=parsed.autocomplete and word == partial)
+        else info
+        for word, info in lookup.items()
+    }
     if partial and not parsed.autocomplete and (lookup.get(partial, Lookup()).known or len(partial) < 4):
         partial = None  # on the results page a known or short word is taken as typed
     fixed = _corrected(parsed.clauses, lookup)
@@ -475,7 +489,7 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
         first.known or bool(first.completions) or bool(first.correction)
     )
     # The terms the query holds (as typed or corrected) and, while typing, the terms it starts.
-    synonyms = _all_synonyms(cursor, version).within((original_text, fixed_text), typing)
+    synonyms = lay.within((original_text, fixed_text), typing)
     # A whole lay term is not "completed" into other words (UTI is not utilities).
     if partial and any(f" {partial} " in folded and folded in original_text for folded, _, _ in synonyms):
         partial = None
@@ -536,7 +550,7 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
             return None
         split_text = _spaced(_all_words(split))
         # With the lay terms of the words ("heartattack": heart attack, I21).
-        candidate = build(split, split_text, _all_synonyms(cursor, version).within((split_text,)))
+        candidate = build(split, split_text, lay.within((split_text,)))
         return (
             Query(**base, corrected=split_text.strip(), **candidate)
             if _check(cursor, candidate, version)
