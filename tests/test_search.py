@@ -879,6 +879,40 @@ def test_words_run_together_are_split_before_titles_that_merely_look_alike(clien
     assert found[0]["code"] == "I21"
 
 
+def test_words_run_together_split_in_memory_as_postgresql_splits_them():
+    # The word list held per content version reads a word run together as two of its words; PostgreSQL,
+    # asked over the same list, picks the same pair: both parts at least 3 letters, the pair whose rarer word
+    # is the most common, the shorter head on a tie.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT word, stem, documents FROM conditions_searchword ORDER BY word")
+        rows = cursor.fetchall()
+        words = Words(rows)
+        listed = [word for word, _, _ in rows if word.isalpha()]
+        joined = sorted(
+            {a + b for a, b in zip(listed[::53], listed[17::89], strict=False)}
+            | {"kidneystone", "heartattack", "sorethroat", "backpain", "hayfever", "qwxzvkjqwx", "abcab"}
+        )
+        cursor.execute(
+            """
+            SELECT t.word, s.head, s.tail
+            FROM unnest(%s::text[]) AS t(word)
+            CROSS JOIN LATERAL (
+                SELECT a.word AS head, b.word AS tail
+                FROM generate_series(3, length(t.word) - 3) AS i
+                JOIN conditions_searchword a ON a.word = left(t.word, i)
+                JOIN conditions_searchword b ON b.word = substr(t.word, i + 1)
+                ORDER BY least(a.documents, b.documents) DESC, i
+                LIMIT 1
+            ) s
+            """,
+            [joined],
+        )
+        expected = {word: (head, tail) for word, head, tail in cursor.fetchall()}
+    assert len(expected) > 100 and expected["kidneystone"] == ("kidney", "stone")
+    assert {word: words.split(word) for word in joined if words.split(word)} == expected
+    assert words.split("qwxzvkjqwx") is None and words.split("abcab") is None
+
+
 def test_inclusion_terms_held_in_memory_find_the_codes_postgresql_finds():
     # Resolving finds the codes holding an inclusion term equal to a phrase (or to one followed by
     # nonessential modifiers) in the terms it holds per content version; PostgreSQL says which they are.

@@ -28,6 +28,8 @@ TYPED_TERMS = 3
 COMPLETION_SHARE = 0.1
 # Below this trigram similarity a "correction" is more often another word (gerd -> german).
 MIN_SIMILARITY = 0.4
+# Words run together are read as two words of at least this many letters ("kidneystone").
+SPLIT_AT_LEAST = 3
 
 
 class Fallback:
@@ -180,6 +182,18 @@ class Words:
             COMPLETIONS, (w for w in words if w != start), key=lambda w: (-self.documents[w], w)
         )
         return [w for w in best if self.documents[w] >= COMPLETION_SHARE * self.documents[best[0]]]
+
+    def split(self, word: str) -> tuple[str, str] | None:
+        """The likeliest way ``word`` is two words of the list run together ("kidneystone"): both parts at least
+        3 letters long, the pair whose rarer word is the most common (the shorter head on a tie)."""
+        best = None
+        for cut in range(SPLIT_AT_LEAST, len(word) - SPLIT_AT_LEAST + 1):
+            head, tail = word[:cut], word[cut:]
+            if head in self.documents and tail in self.documents:
+                rarer = min(self.documents[head], self.documents[tail])
+                if best is None or rarer > best[0]:
+                    best = (rarer, head, tail)
+        return best[1:] if best else None
 
     def lookup(
         self, words, partial: str | None, *, typing: bool, lay: Synonyms | None = None
@@ -545,7 +559,7 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     def split_reading() -> Query | None:
         """The query with its words run together read as the known words they are, if that matches: "hayfever"
         (no word near enough to correct it), "kidneystone" (before the nearest word, "kidney")."""
-        split = _split(cursor, parsed.clauses, lookup)
+        split = _split(_word_list(cursor, version), parsed.clauses, lookup)
         if split == parsed.clauses:
             return None
         split_text = _spaced(_all_words(split))
@@ -592,38 +606,16 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     return query
 
 
-# The likeliest way an unknown word is two known words run together: both parts at least 3 letters long,
-# the pair whose rarer word is the most common.
-SPLIT_SQL = """
-SELECT t.word, s.head, s.tail
-FROM unnest(%s::text[]) AS t(word)
-CROSS JOIN LATERAL (
-    SELECT a.word AS head, b.word AS tail
-    FROM generate_series(3, length(t.word) - 3) AS i
-    JOIN conditions_searchword a ON a.word = left(t.word, i)
-    JOIN conditions_searchword b ON b.word = substr(t.word, i + 1)
-    ORDER BY least(a.documents, b.documents) DESC, i
-    LIMIT 1
-) s
-"""
-
-
-def _split(cursor, clauses, lookup: dict[str, Lookup]):
+def _split(words: Words, clauses, lookup: dict[str, Lookup]):
     """The clauses with each unknown plain word that is two known words run together written as those two."""
-    unknown = sorted(
-        {
-            w
-            for clause in clauses
-            for t in clause
-            if not t.negated and not t.phrase
-            for w in t.words
-            if not lookup.get(w, Lookup()).known and len(w) >= 6
-        }
-    )
-    if not unknown:
-        return clauses
-    cursor.execute(SPLIT_SQL, [unknown])
-    parts = {word: (head, tail) for word, head, tail in cursor.fetchall()}
+    parts = {
+        w: pair
+        for clause in clauses
+        for t in clause
+        if not t.negated and not t.phrase
+        for w in t.words
+        if not lookup.get(w, Lookup()).known and (pair := words.split(w))
+    }
     if not parts:
         return clauses
     return tuple(

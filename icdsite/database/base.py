@@ -34,7 +34,8 @@ class RecentUse:
         self._returned = weakref.WeakKeyDictionary()
 
     def returned(self, connection) -> None:
-        """The pool's ``reset``: a connection came back, in working order."""
+        """A connection is being given back, in working order (called by ``DatabaseWrapper._close``, in the
+        request's thread: the pool's ``reset`` hook would hand every return to a pool thread)."""
         with self._lock:
             self._returned[connection] = time.monotonic()
 
@@ -71,12 +72,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 open=False,
                 configure=self._configure_connection,
                 check=checks.check if checks else None,
-                reset=checks.returned if checks else None,
                 **({} if options is True else options),
             )
+            pool.recent_use = checks
             # Threads starting at once may each build one: the first to set it wins, as in Django's.
             self._connection_pools.setdefault(self.alias, pool)
         return self._connection_pools[self.alias]
+
+    def _close(self):
+        # Stamped here rather than by the pool's ``reset`` hook: with a reset the pool returns every connection
+        # through one of its threads, a hand-off between threads at the end of each request.
+        recent_use = getattr(getattr(self.connection, "_pool", None), "recent_use", None)
+        if recent_use is not None:
+            recent_use.returned(self.connection)
+        return super()._close()
 
     @property
     def outage(self):
