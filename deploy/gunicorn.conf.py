@@ -30,3 +30,15 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No runtime control socket: several servers may run on one machine, and nothing here uses gunicornc.
 control_socket_disable = True
+
+
+def when_ready(server):
+    """After the app is loaded in the master, before the workers fork: collect once, then freeze what is
+    left (Django, the settings, the URL patterns) out of the collector's reach. A worker's full
+    collections then look only at what it made itself (its kept answers): about 60 ms each when they
+    walked the whole inherited heap, a pause some request waits for. Frozen pages also stay shared
+    between the workers (Python's documentation, gc.freeze)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

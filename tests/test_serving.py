@@ -288,3 +288,29 @@ def test_nginx_in_front_caches_public_pages_and_passes_the_rest(nginx_in_front):
     # Editors signed in bypass it.
     status, headers, _ = get(base + "/codes/M61.3/", headers={"Cookie": "sessionid=abc"})
     assert headers["X-Cache-Status"] == "BYPASS"
+
+
+def test_gunicorn_freezes_the_loaded_app_before_the_workers_fork():
+    # The master runs the config's when_ready after loading the app: what it loaded is then out of the
+    # workers' full collections (run here in a process of its own, as the master is).
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, runpy\n"
+        "import icdsite.wsgi\n"
+        "config = runpy.run_path('deploy/gunicorn.conf.py')\n"
+        "before = gc.get_freeze_count()\n"
+        "config['when_ready'](None)\n"
+        "print(before, gc.get_freeze_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    before, frozen = map(int, result.stdout.split()[-2:])
+    assert before == 0 and frozen > 20_000
