@@ -478,6 +478,27 @@ def test_autocomplete_from_the_first_characters_of_a_code(client):
     assert [c.code for c in autocomplete("m612")][:2] == ["M61.2", "M61.20"]
 
 
+def test_autocomplete_under_a_code_prefix_lists_level_by_level_in_official_order():
+    # Suggestions under a code prefix are the codes starting with it, shallowest level first, each level in
+    # official order: as PostgreSQL orders them in one query, for prefixes of every length and chapter.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code FROM conditions_code ORDER BY sort_order")
+        codes = [row[0] for row in cursor.fetchall()]
+    prefixes = sorted(
+        {code[:n] for code in codes[::397] for n in range(1, len(code) + 1)} | {"T36.0X1", "S72.0"}
+    )
+    assert len(prefixes) > 500
+    for prefix in prefixes:
+        query = understand(prefix, autocomplete=True)
+        assert query.code_prefix, prefix
+        expected = list(
+            Code.objects.filter(code__startswith=query.code_prefix)
+            .order_by("depth", "sort_order")
+            .values_list("code", flat=True)[:8]
+        )
+        assert [c.code for c in autocomplete(prefix)] == expected, prefix
+
+
 def test_autocomplete_words_with_a_partial_last_word(client):
     assert "M77.1" in [
         c["code"] for c in client.get("/api/autocomplete", {"q": "tennis el"}).json()["results"]

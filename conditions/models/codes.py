@@ -212,8 +212,12 @@ class Code(models.Model):
             GinIndex(fields=["search_vector"], name="code_search_top_gin", condition=Q(depth__lte=2)),
             # Code prefixes ("S72.0" and everything under it) with LIKE, whatever the collation.
             models.Index(fields=["code"], opclasses=["varchar_pattern_ops"], name="code_prefix"),
-            # Autocomplete lists the codes under a short prefix level by level ("S" -> S00, S01, ...).
-            models.Index(fields=["depth", "sort_order"], name="code_level_order"),
+            # Autocomplete lists the codes under a prefix level by level ("S" -> S00, S01, ...).
+            models.Index(
+                fields=["depth", "code"],
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+                name="code_level_prefix",
+            ),
             # The admin's code search (`^code`, `title`) runs UPPER(..) LIKE 'X%' and
             # LIKE '%X%': these two indexes answer it over the whole code set.
             models.Index(OpClass(Upper("code"), name="text_pattern_ops"), name="code_upper_code_prefix"),

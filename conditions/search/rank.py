@@ -85,13 +85,12 @@ def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
         return None
     code = f'"{table}"."code"'
     if query.code_prefix:
-        prefix = query.code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         # Official order, written as the bucket so that the prefix index finds the codes and they are sorted:
         # ordered by sort_order alone, PostgreSQL walked the official-order index from A00 and filtered (57,000
         # rows before S72.0's first code, 14 ms).
         return Ranking(
             ("false", []),
-            (f"{code} LIKE %s", [prefix + "%"]),
+            (f"{code} LIKE %s", [like_prefix(query.code_prefix)]),
             (f"{Match.CODE}::float8", []),
             (f'-"{table}"."sort_order"::float8', []),
         )
@@ -114,6 +113,11 @@ def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
     # scores 0: the floor keeps the logarithm defined).
     bucket = (f"round(ln(greatest({score[0]}, 1e-9)) * {BUCKETS_PER_UNIT})", score[1])
     return Ranking(pinned, condition, match, bucket)
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern for the strings starting with ``prefix``."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def text_condition(query: Query, table: str, weights: str = "") -> tuple[str, list]:

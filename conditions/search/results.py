@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 
 from .compile import SEARCH_CONFIG, any_of, tsquery
 from .parse import parse
-from .rank import loaded, ranking, text_condition
+from .rank import like_prefix, loaded, ranking, text_condition
 from .resolve import Query, resolve
 
 AUTOCOMPLETE_LIMIT = 8
@@ -139,6 +139,20 @@ SUGGEST_PARTS = (
 )
 
 
+# What a suggestion shows of a code.
+SUGGESTED = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
+# A code prefix suggests the codes under it level by level ("S72" -> S72, S72.0, S72.1, ...; "S" -> S00, S01, ...),
+# one part per level over the index of (depth, code), run in order until the list is full. (One statement
+# ordered by depth and official order was planned as a walk through every level in official order, filtering:
+# 23,000 rows before the first code under "S72.0".) The order is written "sort_order + 0" so that no index
+# gives it: the official-order index looked cheaper for a short prefix ("T": 71,000 rows filtered, 17-48 ms).
+# ICD-10-CM codes have a category and at most four characters below it.
+CODE_DEPTHS = range(1, 6)
+PREFIX_PART_SQL = """(
+    SELECT {columns} FROM {table} WHERE depth = %s AND code LIKE %s ORDER BY sort_order + 0 LIMIT %s
+)"""
+
+
 def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMIT) -> list:
     """Suggestions while typing: codes from their first character, or the ranked words search.
 
@@ -150,12 +164,10 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     """
     if query.is_empty:
         return []
-    if query.code_prefix:
-        codes = queryset.only("code", "title", "billable", "chapter_id", "depth", "sort_order")
-        found = list(codes.filter(code__startswith=query.code_prefix).order_by("depth", "sort_order")[:limit])
-        return found or _unless_unchecked(queryset, query, limit)
     model = queryset.model
     table = model._meta.db_table
+    if query.code_prefix:
+        return _under_prefix(queryset, query, limit) or _unless_unchecked(queryset, query, limit)
     anywhere = ranking(query, table)
     in_title = anywhere.condition if query.similar else text_condition(query, table, "A")
     columns = (anywhere.pinned, in_title, anywhere.condition, anywhere.match, anywhere.bucket)
@@ -178,8 +190,26 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
         found = cursor.fetchall()
     if not found:
         return _unless_unchecked(queryset, query, limit)
-    names = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
-    return [loaded(model, queryset.db, dict(zip(names, row[1:7], strict=True))) for row in found]
+    return _loaded_rows(queryset, [row[1:] for row in found])
+
+
+def _loaded_rows(queryset: QuerySet, rows) -> list:
+    return [loaded(queryset.model, queryset.db, dict(zip(SUGGESTED, row, strict=True))) for row in rows]
+
+
+def _under_prefix(queryset: QuerySet, query: Query, limit: int) -> list:
+    """The codes starting with the query's code prefix, level by level, each level in official order."""
+    prefix = like_prefix(query.code_prefix)
+    parts = " UNION ALL ".join(
+        PREFIX_PART_SQL.format(columns=", ".join(SUGGESTED), table=queryset.model._meta.db_table)
+        for _ in CODE_DEPTHS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({parts}) p LIMIT %s",
+            [value for depth in CODE_DEPTHS for value in (depth, prefix, limit)] + [limit],
+        )
+        return _loaded_rows(queryset, cursor.fetchall())
 
 
 def _unless_unchecked(queryset: QuerySet, query: Query, limit: int) -> list:
