@@ -932,6 +932,9 @@ def test_words_run_together_split_in_memory_as_postgresql_splits_them():
     assert len(expected) > 100 and expected["kidneystone"] == ("kidney", "stone")
     assert {word: words.split(word) for word in joined if words.split(word)} == expected
     assert words.split("qwxzvkjqwx") is None and words.split("abcab") is None
+    # Else three words, each at least 3 letters.
+    assert words.split("highbloodpressure") == ("high", "blood", "pressure")
+    assert words.split("lowbackpain") == ("low", "back", "pain") and words.split("shortnessofbreath") is None
 
 
 def test_inclusion_terms_held_in_memory_find_the_codes_postgresql_finds():

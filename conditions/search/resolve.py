@@ -15,6 +15,7 @@ import heapq
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from django.db import connection
 
@@ -28,8 +29,9 @@ TYPED_TERMS = 3
 COMPLETION_SHARE = 0.1
 # Below this trigram similarity a "correction" is more often another word (gerd -> german).
 MIN_SIMILARITY = 0.4
-# Words run together are read as two words of at least this many letters ("kidneystone").
+# Words run together are read as two or three words of at least this many letters ("kidneystone").
 SPLIT_AT_LEAST = 3
+SPLIT_WORDS = 3
 
 
 class Fallback:
@@ -183,17 +185,23 @@ class Words:
         )
         return [w for w in best if self.documents[w] >= COMPLETION_SHARE * self.documents[best[0]]]
 
-    def split(self, word: str) -> tuple[str, str] | None:
-        """The likeliest way ``word`` is two words of the list run together ("kidneystone"): both parts at least
-        3 letters long, the pair whose rarer word is the most common (the shorter head on a tie)."""
-        best = None
-        for cut in range(SPLIT_AT_LEAST, len(word) - SPLIT_AT_LEAST + 1):
-            head, tail = word[:cut], word[cut:]
-            if head in self.documents and tail in self.documents:
-                rarer = min(self.documents[head], self.documents[tail])
-                if best is None or rarer > best[0]:
-                    best = (rarer, head, tail)
-        return best[1:] if best else None
+    def split(self, word: str) -> tuple[str, ...] | None:
+        """The likeliest way ``word`` is words of the list run together: two ("kidneystone"), else three
+        ("highbloodpressure"), each at least 3 letters long; the split whose rarest word is the most common
+        (the shorter first words on a tie)."""
+        for count in range(2, SPLIT_WORDS + 1):
+            best = None
+            for cuts in combinations(range(SPLIT_AT_LEAST, len(word) - SPLIT_AT_LEAST + 1), count - 1):
+                parts = tuple(
+                    word[start:end] for start, end in zip((0, *cuts), (*cuts, len(word)), strict=True)
+                )
+                if all(len(part) >= SPLIT_AT_LEAST and part in self.documents for part in parts):
+                    rarest = min(self.documents[part] for part in parts)
+                    if best is None or rarest > best[0]:
+                        best = (rarest, parts)
+            if best:
+                return best[1]
+        return None
 
     def lookup(
         self, words, partial: str | None, *, typing: bool, lay: Synonyms | None = None
