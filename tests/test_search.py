@@ -361,6 +361,28 @@ def test_snippets_are_escaped_before_marking(client):
     assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
 
 
+def test_snippets_do_not_end_on_a_word_left_dangling():
+    from conditions.search.results import MARK_START, MARK_STOP, tidy_snippet
+
+    def marked(word):
+        return f"{MARK_START}{word}{MARK_STOP}"
+
+    diabetes = f"{marked('diabetes')} (mellitus) due to"
+    assert tidy_snippet(diabetes) == f"{marked('diabetes')} (mellitus) …"
+    assert (
+        tidy_snippet(f"x | {marked('Fracture')} of distal end of")
+        == f"x · {marked('Fracture')} of distal end …"
+    )
+    # A fragment followed by another is followed by the separator's ellipsis already.
+    assert tidy_snippet(f"{marked('fall')} or thrown from … Falls {marked('fall')} on stairs") == (
+        f"{marked('fall')} or thrown … Falls {marked('fall')} on stairs"
+    )
+    # A fragment ending whole is left as it is; a dangling word is never one the query matched.
+    assert tidy_snippet(f"Tennis {marked('elbow')}") == f"Tennis {marked('elbow')}"
+    assert tidy_snippet(f"pain in {marked('to')}") == f"pain in {marked('to')}"
+    assert tidy_snippet(f"with the {marked('x')} of the") == f"with the {marked('x')} …"
+
+
 def test_results_page_paginates(client):
     first = client.get("/search/", {"q": "fracture"}).content.decode()
     second = client.get("/search/", {"q": "fracture", "page": 2}).content.decode()

@@ -39,6 +39,11 @@ FROM (
 """
 OPEN_PARENTHESIS = re.compile(r"\([^)]*$")
 CLOSE_PARENTHESIS = re.compile(r"^[^(]*\)")
+# Words a fragment cut short can end on ("Fracture of distal end of", "diabetes (mellitus) due to").
+DANGLING = re.compile(
+    r"(?:\s+(?:a|an|and|as|at|by|due|for|from|in|into|of|on|or|than|that|the|to|when|with|without))+$",
+    re.IGNORECASE,
+)
 
 
 def marked_html(text: str) -> str:
@@ -46,15 +51,18 @@ def marked_html(text: str) -> str:
 
 
 def tidy_snippet(text: str) -> str:
-    """Distinct fragments, none starting or ending inside a parenthesis, none repeating a term."""
-    fragments = []
+    """Distinct fragments, none starting or ending inside a parenthesis or on a word left dangling, none
+    repeating a term; a last fragment cut short ends with an ellipsis (the others are followed by one)."""
+    fragments, cut = [], False
     for fragment in text.split(FRAGMENTS):
         fragment = CLOSE_PARENTHESIS.sub("", OPEN_PARENTHESIS.sub("", fragment)).strip(" |·,;")
         terms = [t.strip() for t in re.split(r" [|·] ", fragment)]
         fragment = " · ".join(dict.fromkeys(t for t in terms if t))
-        if fragment and MARK_START in fragment and fragment not in fragments:
-            fragments.append(fragment)
-    return FRAGMENTS.join(fragments)
+        trimmed = DANGLING.sub("", fragment).rstrip(" |·,;")
+        if trimmed and MARK_START in trimmed and trimmed not in fragments:
+            fragments.append(trimmed)
+            cut = trimmed != fragment
+    return FRAGMENTS.join(fragments) + (" …" if cut else "")
 
 
 def highlight(codes, query: Query) -> None:
