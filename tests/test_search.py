@@ -957,6 +957,24 @@ def test_words_run_together_split_in_memory_as_postgresql_splits_them():
     # Else three words, each at least 3 letters.
     assert words.split("highbloodpressure") == ("high", "blood", "pressure")
     assert words.split("lowbackpain") == ("low", "back", "pain") and words.split("shortnessofbreath") is None
+    # While typing, the last may be the start of a word.
+    assert words.split("kidneyst") is None and words.split("kidneyst", typing=True) == ("kidney", "st")
+    assert words.split("highbloodpre", typing=True) == ("high", "blood", "pre")
+
+
+def test_autocomplete_reads_words_run_together_while_the_last_is_typed(client):
+    # "kidneyst" is kidney and the start of a word: the lay terms starting "kidney st" (kidney stone) come first,
+    # as they do for "kidney st" (before, the word was corrected to "kidney": Z52.4, kidney donor).
+    for typed, first in (
+        ("kidneyst", "N20.0"),
+        ("heartatt", "I21"),
+        ("sorethr", "J02.9"),
+        ("highbloodpre", "I10"),
+    ):
+        found = client.get("/api/autocomplete", {"q": typed}).json()["results"]
+        assert found and found[0]["code"] == first, typed
+    # The results page reads a word as typed: run together, only whole words ("heartatt" is corrected).
+    assert understand("heartatt").corrected == "heart"
 
 
 def test_inclusion_terms_held_in_memory_find_the_codes_postgresql_finds():

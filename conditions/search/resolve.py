@@ -32,6 +32,8 @@ MIN_SIMILARITY = 0.4
 # Words run together are read as two or three words of at least this many letters ("kidneystone").
 SPLIT_AT_LEAST = 3
 SPLIT_WORDS = 3
+# While typing, the last of them may be the start of a word this long ("kidneyst": kidney st...).
+SPLIT_TYPED_AT_LEAST = 2
 
 
 class Fallback:
@@ -185,20 +187,33 @@ class Words:
         )
         return [w for w in best if self.documents[w] >= COMPLETION_SHARE * self.documents[best[0]]]
 
-    def split(self, word: str) -> tuple[str, ...] | None:
+    def split(self, word: str, *, typing: bool = False) -> tuple[str, ...] | None:
         """The likeliest way ``word`` is words of the list run together: two ("kidneystone"), else three
         ("highbloodpressure"), each at least 3 letters long; the split whose rarest word is the most common
-        (the shorter first words on a tie)."""
+        (the shorter first words on a tie). A word being typed (``typing``) may end with the start of a word
+        of the list, of at least 2 letters ("kidneyst": kidney st..., counted as its most common word)."""
+        last_least = SPLIT_TYPED_AT_LEAST if typing else SPLIT_AT_LEAST
         for count in range(2, SPLIT_WORDS + 1):
             best = None
-            for cuts in combinations(range(SPLIT_AT_LEAST, len(word) - SPLIT_AT_LEAST + 1), count - 1):
-                parts = tuple(
+            for cuts in combinations(range(SPLIT_AT_LEAST, len(word) - last_least + 1), count - 1):
+                *parts, last = (
                     word[start:end] for start, end in zip((0, *cuts), (*cuts, len(word)), strict=True)
                 )
-                if all(len(part) >= SPLIT_AT_LEAST and part in self.documents for part in parts):
-                    rarest = min(self.documents[part] for part in parts)
-                    if best is None or rarest > best[0]:
-                        best = (rarest, parts)
+                if not all(len(part) >= SPLIT_AT_LEAST and part in self.documents for part in parts):
+                    continue
+                if last in self.documents:
+                    last_documents = self.documents[last]
+                elif typing:
+                    last_documents = max(
+                        (self.documents[w] for w in starting_with(self.ordered, last)), default=None
+                    )
+                    if last_documents is None:
+                        continue
+                else:
+                    continue
+                rarest = min(last_documents, *(self.documents[part] for part in parts))
+                if best is None or rarest > best[0]:
+                    best = (rarest, (*parts, last))
             if best:
                 return best[1]
         return None
@@ -516,7 +531,9 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     if partial and any(f" {partial} " in folded and folded in original_text for folded, _, _ in synonyms):
         partial = None
 
-    def build(clauses, text, synonyms=synonyms):
+    def build(
+        clauses, text, synonyms=synonyms, *, lookup=lookup, partial=partial, typing=typing, one_word=one_word
+    ):
         found = []  # longest first; a term inside a longer one found ("cold" in "cold sore") is left out
         for folded, meaning, code in synonyms:
             if folded in text and not any(folded in longer for longer, _, _ in found):
@@ -567,12 +584,29 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     def split_reading() -> Query | None:
         """The query with its words run together read as the known words they are, if that matches: "hayfever"
         (no word near enough to correct it), "kidneystone" (before the nearest word, "kidney")."""
-        split = _split(_word_list(cursor, version), parsed.clauses, lookup)
+        words = _word_list(cursor, version)
+        typed = partial if parsed.autocomplete else None
+        split, split_partial = _split(words, parsed.clauses, lookup, typed)
         if split == parsed.clauses:
             return None
         split_text = _spaced(_all_words(split))
+        split_lookup, split_typing = lookup, ""
+        if split_partial != typed:
+            # The word being typed was split: its last part is being typed ("kidneyst": kidney st..., and the
+            # lay terms starting so, kidney stone).
+            completions = words.completions(split_partial)
+            split_lookup = {**lookup, split_partial: Lookup(split_partial in words.documents, completions)}
+            split_typing = split_text.rstrip() if typing else ""
         # With the lay terms of the words ("heartattack": heart attack, I21).
-        candidate = build(split, split_text, lay.within((split_text,)))
+        candidate = build(
+            split,
+            split_text,
+            lay.within((split_text,), split_typing),
+            lookup=split_lookup,
+            partial=split_partial,
+            typing=split_typing,
+            one_word=False,
+        )
         return (
             Query(**base, corrected=split_text.strip(), **candidate)
             if _check(cursor, candidate, version)
@@ -614,26 +648,30 @@ def _resolve_words(cursor, parsed: Parsed, check: bool) -> Query:
     return query
 
 
-def _split(words: Words, clauses, lookup: dict[str, Lookup]):
-    """The clauses with each unknown plain word that is two known words run together written as those two."""
+def _split(words: Words, clauses, lookup: dict[str, Lookup], partial: str | None = None):
+    """(the clauses with each unknown plain word that is known words run together written as those, the word
+    then being typed): while typing, the word being typed (``partial``) may end with the start of a word."""
     parts = {
-        w: pair
+        w: split
         for clause in clauses
         for t in clause
         if not t.negated and not t.phrase
         for w in t.words
-        if not lookup.get(w, Lookup()).known and (pair := words.split(w))
+        if not lookup.get(w, Lookup()).known and (split := words.split(w, typing=w == partial))
     }
     if not parts:
-        return clauses
-    return tuple(
+        return clauses, partial
+    return (
         tuple(
-            Term(tuple(p for w in t.words for p in parts.get(w, (w,))), t.negated, t.phrase)
-            if not (t.negated or t.phrase)
-            else t
-            for t in clause
-        )
-        for clause in clauses
+            tuple(
+                Term(tuple(p for w in t.words for p in parts.get(w, (w,))), t.negated, t.phrase)
+                if not (t.negated or t.phrase)
+                else t
+                for t in clause
+            )
+            for clause in clauses
+        ),
+        parts[partial][-1] if partial in parts else partial,
     )
 
 
