@@ -960,6 +960,9 @@ def test_words_run_together_split_in_memory_as_postgresql_splits_them():
     # While typing, the last may be the start of a word.
     assert words.split("kidneyst") is None and words.split("kidneyst", typing=True) == ("kidney", "st")
     assert words.split("highbloodpre", typing=True) == ("high", "blood", "pre")
+    # A word longer than words run together is noise, not tried (the splits grow with the square of the length).
+    longest = "".join(sorted((w for w in words.documents if w.isalpha()), key=len)[-3:])
+    assert len(longest) > 60 and words.split(longest) is None
 
 
 def test_autocomplete_reads_words_run_together_while_the_last_is_typed(client):

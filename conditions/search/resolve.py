@@ -34,6 +34,8 @@ SPLIT_AT_LEAST = 3
 SPLIT_WORDS = 3
 # While typing, the last of them may be the start of a word this long ("kidneyst": kidney st...).
 SPLIT_TYPED_AT_LEAST = 2
+# Longer is not words run together but noise (the splits tried grow with the square of the length).
+SPLIT_LONGEST = 60
 
 
 class Fallback:
@@ -192,6 +194,8 @@ class Words:
         ("highbloodpressure"), each at least 3 letters long; the split whose rarest word is the most common
         (the shorter first words on a tie). A word being typed (``typing``) may end with the start of a word
         of the list, of at least 2 letters ("kidneyst": kidney st..., counted as its most common word)."""
+        if len(word) > SPLIT_LONGEST:
+            return None
         last_least = SPLIT_TYPED_AT_LEAST if typing else SPLIT_AT_LEAST
         for count in range(2, SPLIT_WORDS + 1):
             best = None
