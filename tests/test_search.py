@@ -521,6 +521,12 @@ def test_autocomplete_under_a_code_prefix_lists_level_by_level_in_official_order
         assert [c.code for c in autocomplete(prefix)] == expected, prefix
 
 
+def test_autocomplete_refuses_a_filtered_queryset_rather_than_ignoring_it():
+    assert [c.code for c in Code.objects.all().suggest("S72")][:1] == ["S72"]
+    with pytest.raises(ValueError, match="whole code set"):
+        Code.objects.filter(billable=True).suggest("S72")
+
+
 def test_autocomplete_words_with_a_partial_last_word(client):
     assert "M77.1" in [
         c["code"] for c in client.get("/api/autocomplete", {"q": "tennis el"}).json()["results"]

@@ -168,8 +168,11 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     partial index keeps this fast), those matching in the title first;
     deeper codes fill the list when those are too few. The codes the query
     names (lay terms) come first whatever their level ("covi": COVID-19
-    before a coagulopathy whose inclusion term mentions it).
+    before a coagulopathy whose inclusion term mentions it). They come from the whole code set: ``queryset``
+    gives the model and the database, and one narrowed by filters is refused rather than ignored.
     """
+    if queryset.query.where:
+        raise ValueError("Suggestions come from the whole code set: the queryset must not be filtered.")
     if query.is_empty:
         return []
     model = queryset.model
