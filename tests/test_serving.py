@@ -6,6 +6,8 @@ import json
 import random
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -293,9 +295,6 @@ def test_nginx_in_front_caches_public_pages_and_passes_the_rest(nginx_in_front):
 def test_gunicorn_freezes_the_loaded_app_before_the_workers_fork():
     # The master runs the config's when_ready after loading the app: what it loaded is then out of the
     # workers' full collections (run here in a process of its own, as the master is).
-    import subprocess
-    import sys
-
     script = (
         "import gc, runpy\n"
         "import icdsite.wsgi\n"

@@ -117,6 +117,9 @@ def matching_sections(query: Query, *sections: tuple[type, dict], limit: int = 5
     return [sections[part][1][key] for part, key, _ in found[:limit] if key in sections[part][1]]
 
 
+# What a suggestion shows of a code, in the order its statements select it.
+SUGGESTED = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
+SUGGESTED_SQL = ", ".join(SUGGESTED)
 # Autocomplete's passes, best first, in one statement: categories, subcategories and the codes the query names
 # matching in the title, then deeper codes matching in the title, then codes matching elsewhere (upper levels
 # first). PostgreSQL runs the parts in order and stops when the list is full: most keystrokes are answered
@@ -126,14 +129,14 @@ def matching_sections(query: Query, *sections: tuple[type, dict], limit: int = 5
 # there, and the statement stays short enough for psycopg to keep its parsed form.
 SUGGEST_SQL = """
 WITH s AS NOT MATERIALIZED (
-    SELECT code, title, billable, chapter_id, depth, sort_order, depth <= 2 AS upper, {pinned} AS pinned,
+    SELECT {columns}, depth <= 2 AS upper, {pinned} AS pinned,
            {in_title} AS in_title, {elsewhere} AS elsewhere, {match} AS match, {bucket} AS bucket
     FROM {table}
 )
 SELECT * FROM ({parts}) p LIMIT %s
 """
 SUGGEST_PART_SQL = """(
-    SELECT {part} AS part, code, title, billable, chapter_id, depth, sort_order FROM s WHERE {where}
+    SELECT {part} AS part, {columns} FROM s WHERE {where}
     ORDER BY {order}match, bucket DESC, sort_order LIMIT %s
 )"""
 # (rows, sort keys before the ranking's) of each part.
@@ -146,9 +149,6 @@ SUGGEST_PARTS = (
     ("NOT pinned AND elsewhere AND NOT in_title", "NOT upper, "),
 )
 
-
-# What a suggestion shows of a code.
-SUGGESTED = ("code", "title", "billable", "chapter_id", "depth", "sort_order")
 # A code prefix suggests the codes under it level by level ("S72" -> S72, S72.0, S72.1, ...; "S" -> S00, S01, ...),
 # one part per level over the index of (depth, code), run in order until the list is full. (One statement
 # ordered by depth and official order was planned as a walk through every level in official order, filtering:
@@ -178,12 +178,13 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
     model = queryset.model
     table = model._meta.db_table
     if query.code_prefix:
-        return _under_prefix(queryset, query, limit) or _unless_unchecked(queryset, query, limit)
+        return _under_prefix(queryset, table, query, limit) or _unless_unchecked(queryset, query, limit)
     anywhere = ranking(query, table)
     in_title = anywhere.condition if query.similar else text_condition(query, table, "A")
-    columns = (anywhere.pinned, in_title, anywhere.condition, anywhere.match, anywhere.bucket)
+    computed = (anywhere.pinned, in_title, anywhere.condition, anywhere.match, anywhere.bucket)
     parts = SUGGEST_PARTS[:2] if query.similar else SUGGEST_PARTS
     sql = SUGGEST_SQL.format(
+        columns=SUGGESTED_SQL,
         table=table,
         pinned=anywhere.pinned[0],
         in_title=in_title[0],
@@ -191,11 +192,11 @@ def suggestions(queryset: QuerySet, query: Query, limit: int = AUTOCOMPLETE_LIMI
         match=anywhere.match[0],
         bucket=anywhere.bucket[0],
         parts=" UNION ALL ".join(
-            SUGGEST_PART_SQL.format(part=number, where=where, order=order)
+            SUGGEST_PART_SQL.format(part=number, columns=SUGGESTED_SQL, where=where, order=order)
             for number, (where, order) in enumerate(parts, start=1)
         ),
     )
-    params = [value for _, values in columns for value in values] + [limit] * (len(parts) + 1)
+    params = [value for _, values in computed for value in values] + [limit] * (len(parts) + 1)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
@@ -208,12 +209,11 @@ def _loaded_rows(queryset: QuerySet, rows) -> list:
     return [loaded(queryset.model, queryset.db, dict(zip(SUGGESTED, row, strict=True))) for row in rows]
 
 
-def _under_prefix(queryset: QuerySet, query: Query, limit: int) -> list:
+def _under_prefix(queryset: QuerySet, table: str, query: Query, limit: int) -> list:
     """The codes starting with the query's code prefix, level by level, each level in official order."""
     prefix = like_prefix(query.code_prefix)
     parts = " UNION ALL ".join(
-        PREFIX_PART_SQL.format(columns=", ".join(SUGGESTED), table=queryset.model._meta.db_table)
-        for _ in CODE_DEPTHS
+        PREFIX_PART_SQL.format(columns=SUGGESTED_SQL, table=table) for _ in CODE_DEPTHS
     )
     with connection.cursor() as cursor:
         cursor.execute(
