@@ -205,15 +205,12 @@ class Words:
                 )
                 if not all(len(part) >= SPLIT_AT_LEAST and part in self.documents for part in parts):
                     continue
-                if last in self.documents:
-                    last_documents = self.documents[last]
-                elif typing:
+                last_documents = self.documents.get(last)
+                if last_documents is None and typing:
                     last_documents = max(
                         (self.documents[w] for w in starting_with(self.ordered, last)), default=None
                     )
-                    if last_documents is None:
-                        continue
-                else:
+                if last_documents is None:
                     continue
                 rarest = min(last_documents, *(self.documents[part] for part in parts))
                 if best is None or rarest > best[0]:
