@@ -27,7 +27,7 @@ from django.db import connection
 from icdsite.embedded_db import program
 
 from .loading import CODING_TABLES, TABLES, rebuild_derived_state
-from .models import ContentVersion, ImportState, SearchWord
+from .models import ContentVersion, ImportState, SearchPosting, SearchWord
 
 DUMP = "content.dump"
 MEDIA = "media.tar"
@@ -57,9 +57,9 @@ def content_models() -> list:
     # import writes belongs here too.
     # The content version is derived too: the triggers bump it as the restore writes the articles.
     # So is the import state (what the coding tables were written from): a restored database re-imports them.
-    official = (
-        {model for model, _, _ in TABLES} | set(CODING_TABLES) | {SearchWord, ContentVersion, ImportState}
-    )
+    # The search postings are the code rows' words, written by triggers as the code rows are.
+    official = {model for model, _, _ in TABLES} | set(CODING_TABLES)
+    official |= {SearchWord, SearchPosting, ContentVersion, ImportState}
     models = [
         model
         for model in apps.get_app_config("conditions").get_models(include_auto_created=True)

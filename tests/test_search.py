@@ -9,12 +9,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conditions import icd10cm, loading, search_cache, services
 from conditions.indexing import refresh_article_text
-from conditions.models import Article, Code, SearchWord, Synonym
+from conditions.models import Article, Code, SearchPosting, SearchWord, Synonym
 from conditions.search import Fallback, understand
 from conditions.search.compile import tsquery
 from conditions.search.resolve import Words, _inclusion_terms
@@ -1100,6 +1101,8 @@ def collapsed_by_hand(results, query, *, offset, limit, members):
         ("fracture", {}, 1, 10),
         ("fracture", {}, 2, 0),
         ("fracture", {}, 7, 10),  # the last page: fewer families than the rows before it
+        ("left", {}, 2, 10),  # one word: ranked from its search postings
+        ("encounter", {}, 1, 10),
         ("fracture", {"chapter_id": "19", "billable": True}, 3, 10),
         ("fracture", {"depth": 1}, 1, 10),
         ("injury of ankle", {}, 1, 10),
@@ -1124,6 +1127,162 @@ def test_the_collapsed_page_is_the_ranking_grouped_by_family(q, filters, page, m
     assert rows or page > 1 or not total_codes
     heads = {r.family_code: r.family_title for r in rows if r.family_code}
     assert heads == dict(Code.objects.filter(code__in=heads).values_list("code", "title"))
+
+
+# Each search posting as the code row gives it, and the ones the code rows give that are missing.
+POSTINGS_DIFFER_SQL = """
+WITH given AS (
+    SELECT u.lexeme, c.code, (SELECT min(w) FROM unnest(u.weights) w) AS weight, c.title, c.ancestors,
+           c.sort_order, c.search_variant, c.search_prior, c.code_key, c.family_key
+    FROM conditions_code c, unnest(c.search_vector) u WHERE c.code = ANY(%(codes)s)
+),
+stored AS (
+    SELECT lexeme, code, weight, title, ancestors, sort_order, search_variant, search_prior, code_key, family_key
+    FROM conditions_searchposting WHERE code = ANY(%(codes)s)
+)
+SELECT (SELECT count(*) FROM (SELECT * FROM given EXCEPT ALL SELECT * FROM stored) missing),
+       (SELECT count(*) FROM (SELECT * FROM stored EXCEPT ALL SELECT * FROM given) extra),
+       (SELECT count(*) FROM stored)
+"""
+
+
+def postings_differ(codes):
+    """(postings missing, postings extra, postings held) for these codes."""
+    with connection.cursor() as cursor:
+        cursor.execute(POSTINGS_DIFFER_SQL, {"codes": list(codes)})
+        return cursor.fetchone()
+
+
+def test_the_search_postings_are_the_words_of_the_code_rows():
+    """Every word of every code's search vector is one posting, weighted where the vector places it: its
+    weight is A exactly when the vector matches the word in A, and A or B when it matches in A or B."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT (SELECT count(*) FROM conditions_code c, unnest(c.search_vector)),
+                      count(*),
+                      count(*) FILTER (WHERE NOT c.search_vector @@ quote_literal(p.lexeme)::tsquery),
+                      count(*) FILTER (WHERE (p.weight = 'A')
+                          <> (c.search_vector @@ (quote_literal(p.lexeme) || ':A')::tsquery)),
+                      count(*) FILTER (WHERE (p.weight IN ('A', 'B'))
+                          <> (c.search_vector @@ (quote_literal(p.lexeme) || ':AB')::tsquery)),
+                      count(*) FILTER (WHERE
+                          (p.title, p.ancestors, p.sort_order, p.search_variant, p.search_prior, p.code_key,
+                           p.family_key)
+                          IS DISTINCT FROM (c.title, c.ancestors, c.sort_order, c.search_variant, c.search_prior,
+                                            c.code_key, c.family_key))
+               FROM conditions_searchposting p JOIN conditions_code c USING (code)"""
+        )
+        words, postings, unmatched, in_title, in_title_or_terms, copied = cursor.fetchone()
+    assert words == postings > 1_000_000
+    assert (unmatched, in_title, in_title_or_terms, copied) == (0, 0, 0, 0)
+
+
+def posted_words(code):
+    return set(SearchPosting.objects.filter(code=code).values_list("lexeme", "weight"))
+
+
+def posting_rows(code):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ctid FROM conditions_searchposting WHERE code = %s ORDER BY ctid", [code])
+        return cursor.fetchall()
+
+
+def test_the_search_postings_follow_the_code_rows():
+    """Triggers keep them: a code row updated (an article's words and lift), deleted and added again."""
+    code, neighbour = "M77.12", "M77.10"
+    before = posted_words(code)
+    assert before and postings_differ([code])[:2] == (0, 0)
+    kept = posting_rows(neighbour)
+    Code.objects.filter(code=code).update(article_text="Zyzzyvas quibble", has_article=True)
+    Code.objects.filter(code=neighbour).update(placeholder=F("placeholder"))
+    # The article's words (weight C) and its lift of the prior (postings_differ compares it).
+    assert postings_differ([code])[:2] == (0, 0)
+    assert posted_words(code) - before == {("zyzzyva", "C"), ("quibbl", "C")}
+    # A row updated with nothing posted changed keeps its postings as they were.
+    assert posting_rows(neighbour) == kept
+    row = Code.objects.get(code=code)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM conditions_code WHERE code = %s", [code])
+    assert postings_differ([code]) == (0, 0, 0)
+    row.save(force_insert=True)
+    assert postings_differ([code])[:2] == (0, 0)
+    assert posted_words(code) - before == {("zyzzyva", "C"), ("quibbl", "C")}
+
+
+def test_emptying_the_code_table_empties_the_search_postings():
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE conditions_code CASCADE")
+        cursor.execute("SELECT count(*) FROM conditions_searchposting")
+        assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "fracture",
+        "left",
+        "encounter",
+        "injury",
+        "unspecified",  # an exact inclusion term
+        "acute",  # many
+        "sequela",  # naming variants
+        "poisoning",
+        "asthma",
+        "zoster",
+        "ossification",
+    ],
+)
+def test_a_query_of_one_word_is_ranked_from_its_postings_as_from_the_code_rows(word):
+    """The same page, totals and listed matches as the ranking over the code rows (which a filter, here one
+    that keeps every code, takes), in one statement reading the word's postings."""
+    from conditions.search import collapsed_page
+    from conditions.search.rank import posted_word
+
+    query = understand(word)
+    assert posted_word(query) == word
+    whole, narrowed = Code.objects.search(query), Code.objects.filter(sort_order__gte=0).search(query)
+    for offset in (0, 40):
+        with CaptureQueriesContext(connection) as queries:
+            posted = collapsed_page(whole, query, offset=offset, limit=20, members=10)
+        assert [q["sql"].count("conditions_searchposting") > 0 for q in queries] == [True]
+        with CaptureQueriesContext(connection) as queries:
+            ranked = collapsed_page(narrowed, query, offset=offset, limit=20, members=10)
+        assert not any("conditions_searchposting" in q["sql"] for q in queries)
+        assert [listed(page) for page in (posted, ranked)] == [listed(ranked)] * 2
+        assert posted[2] > 0
+
+
+def listed(page):
+    rows, total_rows, total_codes = page
+    shown = [
+        (
+            r.code,
+            r.title,
+            r.family_size,
+            r.family_code,
+            r.family_title,
+            [(m.code, m.title) for m in r.family_list],
+        )
+        for r in rows
+    ]
+    return shown, total_rows, total_codes
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Two words, a code, a lay term (naming codes), a code prefix, nothing like a word.
+    ["fracture of femur", "tennis elbow", "uti", "pain", "S72", "zzzzqx"],
+)
+def test_other_queries_are_ranked_from_the_code_rows(text):
+    from conditions.search.rank import posted_word
+
+    assert posted_word(understand(text)) is None
+
+
+def test_a_misspelt_word_is_corrected_before_its_postings_are_read():
+    from conditions.search.rank import posted_word
+
+    assert posted_word(understand("fractue")) == "fracture"
 
 
 def test_the_stored_code_keys_sort_and_group_as_the_codes_do():

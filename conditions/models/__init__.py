@@ -5,7 +5,7 @@ from .coding import CodeFacts, Icd9Code, NextYearCode, PdxCollection, RetiredCod
 from .content import Article, ArticleQuerySet, ArticleSource, Synonym
 from .feedback import ErrorReport
 from .versions import ContentVersion, ImportState
-from .words import SearchWord
+from .words import SearchPosting, SearchWord
 
 __all__ = [
     "Article",
@@ -25,6 +25,7 @@ __all__ = [
     "PdxCollection",
     "RetiredCode",
     "SEARCH_CONFIG",
+    "SearchPosting",
     "SearchWord",
     "Synonym",
 ]

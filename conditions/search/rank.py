@@ -16,8 +16,10 @@ collapsed page's one statement (``collapsed_page``), and inside autocomplete's o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, Case, F, FloatField, QuerySet, Value, When
@@ -26,7 +28,7 @@ from django.db.models.functions import Cast, Ord, Substr
 
 from conditions.addresses import code_url
 
-from .compile import SEARCH_CONFIG, Node, lexemes, tsquery
+from .compile import SEARCH_CONFIG, Lexeme, Node, lexemes, tsquery
 from .resolve import Fallback, Query
 from .variants import lifted
 
@@ -75,11 +77,12 @@ class Ranking:
         return f"({self.pinned[0]} OR {self.condition[0]})", [*self.pinned[1], *self.condition[1]]
 
 
-def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
+def ranking(query: Query, table: str, *, weights: str = "", posted: bool = False) -> Ranking | None:
     """The ranking of ``query`` over ``table`` (None for an empty query).
 
     ``weights`` ("A": code and title) keeps only the codes whose words match there (autocomplete's first
-    pass); the scores are the same.
+    pass); the scores are the same. ``posted``: ``table`` holds search postings (``SearchPosting``, for a
+    ``posted_word`` query), one row per code for the word, its weight in place of the code's search vector.
     """
     if query.is_empty:
         return None
@@ -106,7 +109,8 @@ def ranking(query: Query, table: str, *, weights: str = "") -> Ranking | None:
     if query.similar:
         condition, score = _similar(query, table)
     elif query.tree is not None:
-        condition, score = text_condition(query, table, weights), _text_score(query, table)
+        condition = (_posted_condition if posted else text_condition)(query, table, weights)
+        score = _text_score(query, table, posted=posted)
     else:
         condition, score = ("false", []), ("1::float8", [])
     # Scores within about 5% of each other fall in one bucket (a row matching no word of a SOME fallback
@@ -128,6 +132,36 @@ def text_condition(query: Query, table: str, weights: str = "") -> tuple[str, li
     ]
 
 
+# A word as PostgreSQL's parser reads it as one word, whatever the dictionary: its stem is one lexeme.
+PLAIN_WORD = re.compile(r"[a-z]+")
+
+
+def posted_word(query: Query) -> str | None:
+    """The word of a query of one whole word, ranked by the word alone (no code, synonym or fallback): such a
+    query can be ranked from that word's search postings."""
+    tree = query.tree
+    if (
+        isinstance(tree, Lexeme)
+        and not tree.prefix
+        and PLAIN_WORD.fullmatch(tree.word)
+        and not (query.code_prefix or query.pinned or query.similar)
+        and query.boost is None
+        and query.fallback == Fallback.ALL
+    ):
+        return tree.word
+    return None
+
+
+def _posted_condition(query: Query, table: str, weights: str = "") -> tuple[str, list]:
+    """``text_condition`` over search postings: the rows of the query's word (where ``weights`` says)."""
+    sql = f'"{table}"."lexeme" = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s)))'
+    params = [SEARCH_CONFIG, posted_word(query)]
+    if weights:
+        sql += f' AND "{table}"."weight" = ANY(%s::varchar[])'
+        params.append(list(weights))
+    return sql, params
+
+
 def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
     """Codes matching ``query``, best first, annotated with ``match`` and ``bucket`` (the score, in steps)."""
     found = ranking(query, queryset.model._meta.db_table, weights=weights)
@@ -135,15 +169,24 @@ def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
         return queryset.none()
     # Django orders by the select-list positions of these annotations (PostgreSQL computes each once): read
     # the result as model instances (values_list() would drop the columns).
-    return (
-        queryset.defer(*HEAVY_COLUMNS)
-        .filter(RawSQL(*found.where, output_field=BooleanField()))  # noqa: S611 (bound parameters)
-        .annotate(
-            match=RawSQL(*found.match, output_field=FloatField()),  # noqa: S611 (bound parameters)
-            bucket=RawSQL(*found.bucket, output_field=FloatField()),  # noqa: S611 (bound parameters)
-        )
-        .order_by("match", "-bucket", "sort_order")
+    return _scored(queryset.defer(*HEAVY_COLUMNS), found).order_by("match", "-bucket", "sort_order")
+
+
+def _scored(queryset: QuerySet, found: Ranking) -> QuerySet:
+    """The rows ``found`` keeps, annotated with its ``match`` and ``bucket``."""
+    return queryset.filter(RawSQL(*found.where, output_field=BooleanField())).annotate(  # noqa: S611 (bound parameters)
+        match=RawSQL(*found.match, output_field=FloatField()),  # noqa: S611 (bound parameters)
+        bucket=RawSQL(*found.bucket, output_field=FloatField()),  # noqa: S611 (bound parameters)
     )
+
+
+def _posted(results: QuerySet, query: Query) -> QuerySet | None:
+    """The search postings of ``posted_word(query)``, scored as ``results`` are, when ``results`` are the whole
+    code set's (nothing filters them but the query); else None."""
+    if posted_word(query) is None or len(results.query.where.children) != 1:
+        return None
+    postings = apps.get_model("conditions", "SearchPosting").objects.all()
+    return _scored(postings, ranking(query, postings.model._meta.db_table, posted=True))
 
 
 def _similar(query: Query, table: str) -> tuple[tuple[str, list], tuple[str, list]]:
@@ -168,15 +211,24 @@ def _similar(query: Query, table: str) -> tuple[tuple[str, list], tuple[str, lis
     return condition, score
 
 
-def _text_score(query: Query, table: str) -> tuple[str, list]:
+def _text_score(query: Query, table: str, *, posted: bool = False) -> tuple[str, list]:
     """The text match score as one SQL expression: a product of factors, each a CASE over the row's own columns.
 
     It is computed for every matching row (20,000 for "fracture"), so each factor tests the cheap things
-    first and works in float8.
+    first and works in float8. Over search postings (``posted``), a row is the query's one word in one code,
+    and where the word is found is that row's weight.
     """
-    vector, title, code, ancestors, variant, prior = (
+    vector, weight, title, code, ancestors, variant, prior = (
         f'"{table}"."{name}"'
-        for name in ("search_vector", "title", "code", "ancestors", "search_variant", "search_prior")
+        for name in (
+            "search_vector",
+            "weight",
+            "title",
+            "code",
+            "ancestors",
+            "search_variant",
+            "search_prior",
+        )
     )
     factors, params = [], []
 
@@ -185,6 +237,9 @@ def _text_score(query: Query, table: str) -> tuple[str, list]:
         params.extend(values)
 
     def matches(node, weights=""):
+        if posted:
+            params.append(list(weights))
+            return f"{weight} = ANY(%s::varchar[])"
         params.extend([SEARCH_CONFIG, tsquery(node, weights)])
         return f"{vector} @@ to_tsquery(%s::regconfig, %s)"
 
@@ -390,7 +445,9 @@ def collapsed_page(
         count = results.count()
         return list(results[offset : offset + limit]), count, count
     model = results.model
-    narrow = results.order_by().values(
+    # A query of one word reads that word's postings, in one index's order (the same rows, scored alike).
+    scored = _posted(results, query)
+    narrow = (results.order_by() if scored is None else scored).values(
         "match", "bucket", "sort_order", family=F("family_key"), key=F("code_key")
     )
     sql, params = narrow.query.sql_with_params()
