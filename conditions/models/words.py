@@ -67,8 +67,12 @@ class SearchPosting(models.Model):
     class Meta:
         verbose_name = _("search posting")
         verbose_name_plural = _("search postings")
-        # The primary key's index finds a word's rows; this one a code's (for the triggers).
-        indexes = [models.Index(fields=["code"], name="searchposting_code")]
+        # The primary key's index finds a word's rows; the second a word's rows of some families (the collapsed
+        # results rank the shown families' again); the third a code's (for the triggers).
+        indexes = [
+            models.Index(fields=["lexeme", "family_key"], name="searchposting_family"),
+            models.Index(fields=["code"], name="searchposting_code"),
+        ]
 
     def __str__(self):
         return f"{self.lexeme}: {self.code}"

@@ -342,37 +342,58 @@ def collapsible(query: Query) -> bool:
 
 # One statement gives the page of the collapsed ranking: each large family as its best row, with its size,
 # its head (the most specific code above all its matches: the longest existing code both its first and last
-# match start with) and its next best matches; every row of a small family; and the totals. The score is
-# computed once per row, in ``ranked``, and the ranking order (match, then bucket descending, then official
-# order) is written there as one number, ``position``, so that families are grouped by hashing rather than
-# sorted: "fracture" matches 20,000 codes, and only the page's rows are sorted. Buckets lie within
-# +-1,000 (scores from 1e-9 to e^50) and official order below 1,000,000 (98,505 entries). Families are grouped
-# by their stored number (``family_key``) and their first and last match taken as stored numbers (``code_key``,
-# in byte order: their common beginning is that of all); a row is its ``code_key`` until the page's rows and
-# their families' listed matches are read back as codes.
+# match start with) and its next best matches; every row of a small family; and the totals. The ranking order
+# (match, then bucket descending, then official order) is written as one number, ``position``, so that families
+# are grouped by hashing rather than sorted: "fracture" matches 20,000 codes, and only the page's rows are
+# sorted. Buckets lie within +-1,000 (scores from 1e-9 to e^50) and official order below 1,000,000 (98,505
+# entries). Families are grouped by their stored number (``family_key``) and their first and last match taken as
+# stored numbers (``code_key``, in byte order: their common beginning is that of all); a row is its ``code_key``
+# until the page's rows and their families' listed matches are read back as codes.
 # Each family's best row is one of the collapsed list's rows, so the page's rows all rank at or above the
-# ``offset + limit``-th best family's best: only the rows up to there are matched against their family.
-COLLAPSE_SQL = """
+# ``offset + limit``-th best family's best: only the families whose best ranks there (``shown``) have rows on
+# the page.
+#
+# The statement begins in one of two ways, giving ``families``, ``shown`` and ``ranked`` (the rows of at least
+# the shown families). Over the code rows, each row is ranked once and kept. Over a word's search postings
+# (``posted_word``), the families are grouped as the rows are ranked, and only the shown families' rows (2,500 of
+# "fracture"'s 20,000) are ranked again and kept, found by the postings' (word, family) index: keeping 20,000 rows
+# to read them again cost more. Over the code rows, ranking twice cost more than keeping the rows.
+RANKED_ONCE_SQL = """
 WITH ranked AS MATERIALIZED (
-    SELECT family, key,
-           (round(match * 100)::bigint * 10000 + (1000 - bucket)::bigint) * 1000000 + sort_order AS position
-    FROM ({ranked}) n
+    SELECT n.family, n.key, {position} AS position FROM ({ranked}) n
 ),
 families AS (
     SELECT family, count(*) AS size, min(key) AS first, max(key) AS last, min(position) AS best
     FROM ranked GROUP BY family
 ),
+shown AS MATERIALIZED (
+    SELECT * FROM families
+    WHERE best <= coalesce((SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807)
+),
+"""
+SHOWN_RANKED_AGAIN_SQL = """
+WITH families AS MATERIALIZED (
+    SELECT n.family, count(*) AS size, min(n.key) AS first, max(n.key) AS last, min({position}) AS best
+    FROM ({ranked}) n GROUP BY n.family
+),
+shown AS MATERIALIZED (
+    SELECT * FROM families
+    WHERE best <= coalesce((SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807)
+),
+ranked AS MATERIALIZED (
+    SELECT n.family, n.key, {position} AS position
+    FROM ({ranked}) n WHERE n.family = ANY(ARRAY(SELECT family FROM shown))
+),
+"""
+COLLAPSE_SQL = """
 page AS (
     SELECT {code} AS code, r.family, r.position, f.size, {first} AS first, {last} AS last
-    FROM ranked r JOIN families f USING (family)
-    WHERE r.position <= coalesce(
-              (SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807
-          )
-      AND (f.size <= %s OR r.position = f.best)
+    FROM ranked r JOIN shown f USING (family)
+    WHERE f.size <= %s OR r.position = f.best
     ORDER BY r.position
     LIMIT %s OFFSET %s
 ),
-members AS (
+members AS MATERIALIZED (
     SELECT m.family, array_agg(m.code ORDER BY m.n) AS codes, array_agg(c.title ORDER BY m.n) AS titles
     FROM (
         SELECT family, {member} AS code, row_number() OVER (PARTITION BY family ORDER BY position) AS n
@@ -403,12 +424,12 @@ LEFT JOIN LATERAL (
 ) head ON true
 ORDER BY p.position
 """.format(
-    ranked="{ranked}",
     code=decoded_key("r.key"),
     first=decoded_key("f.first"),
     last=decoded_key("f.last"),
     member=decoded_key("key"),
 )
+POSITION = "(round(n.match * 100)::bigint * 10000 + (1000 - n.bucket)::bigint) * 1000000 + n.sort_order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,20 +466,24 @@ def collapsed_page(
         count = results.count()
         return list(results[offset : offset + limit]), count, count
     model = results.model
-    # A query of one word reads that word's postings, in one index's order (the same rows, scored alike).
+    # A query of one word reads that word's postings (the same rows, scored alike).
     scored = _posted(results, query)
     narrow = (results.order_by() if scored is None else scored).values(
         "match", "bucket", "sort_order", family=F("family_key"), key=F("code_key")
     )
     sql, params = narrow.query.sql_with_params()
+    # No row of the page ranks below the (offset + limit)-th family's best.
+    shown = offset + limit - 1
+    if scored is None:
+        begin, begin_params = RANKED_ONCE_SQL, (*params, shown)
+    else:
+        begin, begin_params = SHOWN_RANKED_AGAIN_SQL, (*params, shown, *params)
     size_limit = FAMILY_ROWS
     with connection.cursor() as cursor:
         cursor.execute(
-            COLLAPSE_SQL.format(ranked=sql),
+            begin.format(ranked=sql, position=POSITION) + COLLAPSE_SQL,
             (
-                *params,
-                # No row of the page ranks below the (offset + limit)-th family's best.
-                offset + limit - 1,
+                *begin_params,
                 size_limit,
                 limit,
                 offset,
