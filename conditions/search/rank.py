@@ -358,6 +358,13 @@ def collapsible(query: Query) -> bool:
 # (``posted_word``), the families are grouped as the rows are ranked, and only the shown families' rows (2,500 of
 # "fracture"'s 20,000) are ranked again and kept, found by the postings' (word, family) index: keeping 20,000 rows
 # to read them again cost more. Over the code rows, ranking twice cost more than keeping the rows.
+POSITION = "(round(n.match * 100)::bigint * 10000 + (1000 - n.bucket)::bigint) * 1000000 + n.sort_order"
+SHOWN_SQL = """
+shown AS MATERIALIZED (
+    SELECT * FROM families
+    WHERE best <= coalesce((SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807)
+),
+"""
 RANKED_ONCE_SQL = """
 WITH ranked AS MATERIALIZED (
     SELECT n.family, n.key, {position} AS position FROM ({ranked}) n
@@ -366,25 +373,17 @@ families AS (
     SELECT family, count(*) AS size, min(key) AS first, max(key) AS last, min(position) AS best
     FROM ranked GROUP BY family
 ),
-shown AS MATERIALIZED (
-    SELECT * FROM families
-    WHERE best <= coalesce((SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807)
-),
-"""
+{shown}""".format(position=POSITION, shown=SHOWN_SQL, ranked="{ranked}")
 SHOWN_RANKED_AGAIN_SQL = """
 WITH families AS MATERIALIZED (
     SELECT n.family, count(*) AS size, min(n.key) AS first, max(n.key) AS last, min({position}) AS best
     FROM ({ranked}) n GROUP BY n.family
 ),
-shown AS MATERIALIZED (
-    SELECT * FROM families
-    WHERE best <= coalesce((SELECT best FROM families ORDER BY best OFFSET %s LIMIT 1), 9223372036854775807)
-),
-ranked AS MATERIALIZED (
+{shown}ranked AS MATERIALIZED (
     SELECT n.family, n.key, {position} AS position
     FROM ({ranked}) n WHERE n.family = ANY(ARRAY(SELECT family FROM shown))
 ),
-"""
+""".format(position=POSITION, shown=SHOWN_SQL, ranked="{ranked}")
 COLLAPSE_SQL = """
 page AS (
     SELECT {code} AS code, r.family, r.position, f.size, {first} AS first, {last} AS last
@@ -429,7 +428,6 @@ ORDER BY p.position
     last=decoded_key("f.last"),
     member=decoded_key("key"),
 )
-POSITION = "(round(n.match * 100)::bigint * 10000 + (1000 - n.bucket)::bigint) * 1000000 + n.sort_order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,7 +479,7 @@ def collapsed_page(
     size_limit = FAMILY_ROWS
     with connection.cursor() as cursor:
         cursor.execute(
-            begin.format(ranked=sql, position=POSITION) + COLLAPSE_SQL,
+            begin.format(ranked=sql) + COLLAPSE_SQL,
             (
                 *begin_params,
                 size_limit,
