@@ -107,8 +107,8 @@ def main():
     if "autocomplete" in wanted:
         run(client, backend, "/api/autocomplete, typed prefixes", paths("/api/autocomplete", typing))
     if "fracture" in wanted:
-        run(client, backend, '/api/search "fracture"', paths("/api/search", ["fracture"] * 9))
-        run(client, backend, '/search/ "fracture"', paths("/search/", ["fracture"] * 9))
+        run(client, backend, '/api/search "fracture"', paths("/api/search", ["fracture"] * 21))
+        run(client, backend, '/search/ "fracture"', paths("/search/", ["fracture"] * 21))
     run(client, backend, "/robots.txt (reference)", ["/robots.txt"] * 300, fresh=False)
 
 
