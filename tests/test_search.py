@@ -252,6 +252,40 @@ def test_synonym_edits_apply_to_the_next_search():
     assert codes("funny bone", 1) != ["S54.00XA"] and not ulnar_nerve_first()
 
 
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [
+        ("attack", "attacks"),
+        ("injury", "injuries"),
+        ("flash", "flashes"),
+        ("abscess", "abscesses"),
+        ("virus", "viruses"),  # one way: "viruses" could be "viruse" as "causes" is "cause"
+        ("day", "days"),
+        ("ms", None),  # too short to tell
+        ("covid19", None),
+    ],
+)
+def test_other_number_of_a_word(word, other):
+    from conditions.search.resolve import other_number
+
+    assert other_number(word) == other
+    if other and word != "virus":
+        assert other_number(other) == word
+
+
+def test_a_lay_term_is_found_in_either_number_unless_editors_wrote_both():
+    # "heart attack" is a lay term; "heart attacks" found high blood pressure (I10) before.
+    assert codes("heart attacks", 1) == codes("heart attack", 1) == ["I21"]
+    assert codes("swollen leg", 1) == codes("swollen legs", 1) == ["R60.0"]
+    # Editors wrote both numbers, meaning different codes: each keeps its own.
+    assert (codes("broken rib", 1), codes("broken ribs", 1)) == (["S22.3"], ["S22.4"])
+    assert (codes("hot flash", 1), codes("hot flashes", 1)) == (["R23.2"], ["N95.1"])
+    # A synonym an editor writes is found in the other number too, from the next search.
+    assert codes("funny bones", 1) != ["S54.00XA"]
+    Synonym.objects.create(term="funny bone", code_id="S54.00XA")
+    assert codes("funny bones", 1) == ["S54.00XA"]
+
+
 def test_kept_answers_follow_every_change_to_what_search_reads(client):
     # The API, autocomplete and results page keep answers per content version (conditions.search_cache);
     # a synonym written straight to its table, as any write, bumps the version (migration 0018).

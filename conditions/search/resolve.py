@@ -124,12 +124,47 @@ def starting_with(ordered: list[str], start: str):
         yield ordered[index]
 
 
+def other_number(word: str) -> str | None:
+    """The plural of a singular English noun, or the singular of a plural one, by the regular rules ("attack",
+    "attacks"; "injury", "injuries"; "flash", "flashes"); None for a word too short to tell."""
+    if len(word) < 3 or not word.isalpha():
+        return None
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "ches", "shes", "xes", "zes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def with_other_numbers(rows) -> list:
+    """The synonym rows, and for each term of two words or more the term with its last word in the other
+    number ("heart attacks" for "heart attack", "swollen leg" for "swollen legs"), meaning the same, unless a
+    term of its own says so (editors wrote "broken rib" and "broken ribs" with different codes); longest first,
+    as a shorter term inside a longer one gives way to it."""
+    rows = list(rows)
+    terms = {folded for folded, _, _ in rows}
+    for folded, meaning, code in list(rows):
+        *start, last = folded.split() or [""]
+        other = other_number(last) if start else None
+        if other and (varied := f" {' '.join([*start, other])} ") not in terms:
+            terms.add(varied)
+            rows.append((varied, meaning, code))
+    return sorted(rows, key=lambda row: -len(row[0]))
+
+
 class Synonyms:
     """The folded synonym terms (' broken wrist '), longest first, found by their first word: a query looks at
-    the few terms that start with one of its words instead of testing all of them."""
+    the few terms that start with one of its words instead of testing all of them. A term is found in either
+    number (``with_other_numbers``)."""
 
     def __init__(self, rows):
-        self.rows = tuple(rows)
+        self.rows = tuple(with_other_numbers(rows))
         self.by_first: dict[str, list[int]] = {}
         for index, (folded, _, _) in enumerate(self.rows):
             self.by_first.setdefault(folded.split()[0] if folded.strip() else "", []).append(index)
