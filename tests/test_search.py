@@ -18,6 +18,7 @@ from conditions.indexing import refresh_article_text
 from conditions.models import Article, Code, SearchPosting, SearchWord, Synonym
 from conditions.search import Fallback, understand
 from conditions.search.compile import tsquery
+from conditions.search.rank import posted_word
 from conditions.search.resolve import Words, _inclusion_terms
 
 
@@ -1270,7 +1271,6 @@ def test_a_query_of_one_word_is_ranked_from_its_postings_as_from_the_code_rows(w
     """The same page, totals and listed matches as the ranking over the code rows (which a filter, here one
     that keeps every code, takes), in one statement reading the word's postings."""
     from conditions.search import collapsed_page
-    from conditions.search.rank import posted_word
 
     query = understand(word)
     assert posted_word(query) == word
@@ -1308,14 +1308,10 @@ def listed(page):
     ["fracture of femur", "tennis elbow", "uti", "pain", "S72", "zzzzqx"],
 )
 def test_other_queries_are_ranked_from_the_code_rows(text):
-    from conditions.search.rank import posted_word
-
     assert posted_word(understand(text)) is None
 
 
 def test_a_misspelt_word_is_corrected_before_its_postings_are_read():
-    from conditions.search.rank import posted_word
-
     assert posted_word(understand("fractue")) == "fracture"
 
 

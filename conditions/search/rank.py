@@ -82,7 +82,8 @@ def ranking(query: Query, table: str, *, weights: str = "", posted: bool = False
 
     ``weights`` ("A": code and title) keeps only the codes whose words match there (autocomplete's first
     pass); the scores are the same. ``posted``: ``table`` holds search postings (``SearchPosting``, for a
-    ``posted_word`` query), one row per code for the word, its weight in place of the code's search vector.
+    ``posted_word`` query), one row per code for the word, its weight in place of the code's search vector
+    (``weights`` does not apply there: only the collapsed page reads postings).
     """
     if query.is_empty:
         return None
@@ -109,7 +110,7 @@ def ranking(query: Query, table: str, *, weights: str = "", posted: bool = False
     if query.similar:
         condition, score = _similar(query, table)
     elif query.tree is not None:
-        condition = (_posted_condition if posted else text_condition)(query, table, weights)
+        condition = _posted_condition(query, table) if posted else text_condition(query, table, weights)
         score = _text_score(query, table, posted=posted)
     else:
         condition, score = ("false", []), ("1::float8", [])
@@ -152,14 +153,12 @@ def posted_word(query: Query) -> str | None:
     return None
 
 
-def _posted_condition(query: Query, table: str, weights: str = "") -> tuple[str, list]:
-    """``text_condition`` over search postings: the rows of the query's word (where ``weights`` says)."""
-    sql = f'"{table}"."lexeme" = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s)))'
-    params = [SEARCH_CONFIG, posted_word(query)]
-    if weights:
-        sql += f' AND "{table}"."weight" = ANY(%s::varchar[])'
-        params.append(list(weights))
-    return sql, params
+def _posted_condition(query: Query, table: str) -> tuple[str, list]:
+    """``text_condition`` over search postings: the rows of the query's word."""
+    return f'"{table}"."lexeme" = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s)))', [
+        SEARCH_CONFIG,
+        posted_word(query),
+    ]
 
 
 def ranked(queryset: QuerySet, query: Query, *, weights: str = "") -> QuerySet:
